@@ -1,0 +1,5 @@
+import sys
+
+from seatplan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,126 @@
+"""Payment method, quotes and checkout, invoices."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import Router
+from ninja.decorators import decorate_view
+
+from seatplan.accounts.permissions import Capability
+from seatplan.api import schemas
+from seatplan.api.auth import account_access
+from seatplan.api.context import now_for, principal
+from seatplan.api.idempotency import idempotent
+from seatplan.api.pagination import paginate
+from seatplan.api.serializers import invoice_json, payment_method_json, quote_json, subscription_json
+from seatplan.billing.errors import BillingError
+from seatplan.invoices.models import Invoice
+from seatplan.payments import services as payments
+from seatplan.payments.gateway import get_gateway
+from seatplan.payments.models import PaymentMethod
+from seatplan.subscriptions.checkout import quote_checkout
+from seatplan.subscriptions.models import Quote
+from seatplan.subscriptions.quotes import quote_create
+
+router = Router(tags=["Billing"])
+
+
+@router.get("/accounts/{account_id}/payment_method")
+def payment_method_get(request: HttpRequest, account_id: str) -> JsonResponse:
+    account, actor = account_access(principal(request), account_id)
+    actor.require_read(Capability.BILLING)
+    method = PaymentMethod.objects.filter(account=account).first()
+    if method is None:
+        raise BillingError("not_found", "There is no saved card.")
+    return JsonResponse(payment_method_json(method))
+
+
+@router.put("/accounts/{account_id}/payment_method")
+def payment_method_put(request: HttpRequest, account_id: str, payload: schemas.CardIn) -> JsonResponse:
+    account, actor = account_access(principal(request), account_id)
+    actor.require(Capability.BILLING)
+    if payload.token is not None:
+        raise BillingError("token_not_supported", "This server's gateway takes sandbox test cards only.",
+                           "token")
+    for field in ("card_number", "exp_month", "exp_year", "cvc"):
+        if getattr(payload, field) is None:
+            raise BillingError("parameter_missing", f"{field} is required.", field)
+    method = payments.payment_method_save(
+        actor=actor, account=account, gateway=get_gateway(), card_number=payload.card_number,
+        exp_month=payload.exp_month, exp_year=payload.exp_year, cvc=payload.cvc, now=now_for(request, account),
+    )
+    return JsonResponse(payment_method_json(method))
+
+
+@router.delete("/accounts/{account_id}/payment_method")
+def payment_method_delete(request: HttpRequest, account_id: str) -> JsonResponse:
+    account, actor = account_access(principal(request), account_id)
+    payments.payment_method_delete(actor=actor, account=account, now=now_for(request, account))
+    return JsonResponse({"deleted": True})
+
+
+@router.post("/accounts/{account_id}/quotes")
+@decorate_view(idempotent())
+def quote_post(request: HttpRequest, account_id: str, payload: schemas.QuoteCreate) -> JsonResponse:
+    account, actor = account_access(principal(request), account_id)
+    quote = quote_create(actor=actor, account=account, subscription_id=payload.subscription,
+                         product_code=payload.product, billing_cycle=payload.billing_cycle,
+                         quantity=payload.quantity, discount_code=payload.discount_code,
+                         now=now_for(request, account))
+    return JsonResponse(quote_json(quote), status=201)
+
+
+def _quote_access(request: HttpRequest, quote_id: str):  # noqa: ANN202
+    quote = Quote.objects.select_related("product", "discount_code").filter(pk=quote_id).first()
+    caller = principal(request)
+    if quote is None or not (caller.is_operator or quote.account_id == caller.key.account_id):
+        raise BillingError("not_found", "No such quote.")
+    account, actor = account_access(caller, quote.account_id)
+    return quote, account, actor
+
+
+@router.get("/quotes/{quote_id}")
+def quote_get(request: HttpRequest, quote_id: str) -> JsonResponse:
+    quote, _, actor = _quote_access(request, quote_id)
+    actor.require_read(Capability.PURCHASE)
+    return JsonResponse(quote_json(quote))
+
+
+@router.post("/quotes/{quote_id}/checkout")
+@decorate_view(idempotent(required=True))
+def checkout(request: HttpRequest, quote_id: str) -> JsonResponse:
+    quote, account, actor = _quote_access(request, quote_id)
+    try:
+        result = quote_checkout(actor=actor, account=account, quote_id=quote.pk, gateway=get_gateway(),
+                                now=now_for(request, account))
+    except BillingError as error:
+        if error.code == "discount_exhausted":
+            error.status = 409  # type: ignore[attr-defined]
+        raise
+    subscription = result.subscription
+    subscription = type(subscription).objects.select_related("product", "discount_code").get(pk=subscription.pk)
+    return JsonResponse({"subscription": subscription_json(subscription), "invoice": invoice_json(result.invoice)})
+
+
+_invoices = Invoice.objects.prefetch_related("lines")
+
+
+@router.get("/accounts/{account_id}/invoices")
+def invoice_list(request: HttpRequest, account_id: str, limit: int = 20, cursor: str | None = None) -> JsonResponse:
+    account, actor = account_access(principal(request), account_id)
+    actor.require_read(Capability.BILLING)
+    return JsonResponse(paginate(_invoices.filter(account=account), limit=limit, cursor=cursor,
+                                 to_json=invoice_json, time_field="issued_at"))
+
+
+def invoice_access(request: HttpRequest, invoice_id: str) -> Invoice:
+    invoice = _invoices.filter(pk=invoice_id).first()
+    caller = principal(request)
+    if invoice is None or not (caller.is_operator or invoice.account_id == caller.key.account_id):
+        raise BillingError("not_found", "No such invoice.")
+    _, actor = account_access(caller, invoice.account_id)
+    actor.require_read(Capability.BILLING)
+    return invoice
+
+
+@router.get("/invoices/{invoice_id}")
+def invoice_get(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    return JsonResponse(invoice_json(invoice_access(request, invoice_id)))

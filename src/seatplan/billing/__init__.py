@@ -1,0 +1,1 @@
+"""The pure billing domain: money, periods, proration, discounts, change rules, quote maths."""

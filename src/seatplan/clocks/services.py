@@ -1,0 +1,43 @@
+"""Test clocks (SPEC §8) and the time an account lives in."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from seatplan.accounts.permissions import Actor
+from seatplan.billing.errors import BillingError
+from seatplan.clocks.models import TestClock
+
+
+def require_sandbox() -> None:
+    if not settings.SANDBOX:
+        raise BillingError("sandbox_only", "Test clocks exist only in sandbox mode (SEATPLAN_SANDBOX=1).")
+
+
+def account_now(account, now: datetime) -> datetime:  # noqa: ANN001 - Account or anything with test_clock_id
+    """The instant an account lives at: its test clock's, else the real one."""
+    if account.test_clock_id is None:
+        return now
+    return TestClock.objects.values_list("frozen_time", flat=True).get(pk=account.test_clock_id)
+
+
+def test_clock_create(*, actor: Actor, frozen_time: datetime, now: datetime) -> TestClock:
+    require_sandbox()
+    if not actor.is_operator:
+        raise BillingError("permission_denied", "Only operators use test clocks.")
+    return TestClock.objects.create(frozen_time=frozen_time, created_at=now)
+
+
+def test_clock_advance(*, actor: Actor, clock: TestClock, frozen_time: datetime) -> TestClock:
+    """Move the clock forward, running what falls due for its accounts on the way."""
+    require_sandbox()
+    if not actor.is_operator:
+        raise BillingError("permission_denied", "Only operators use test clocks.")
+    with transaction.atomic():
+        clock = TestClock.objects.select_for_update().get(pk=clock.pk)
+        if frozen_time < clock.frozen_time:
+            raise BillingError("clock_backwards", "A test clock only moves forward.", "frozen_time")
+        clock.frozen_time = frozen_time
+        clock.save(update_fields=["frozen_time"])
+    return clock

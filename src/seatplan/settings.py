@@ -1,0 +1,134 @@
+"""Django settings, all taken from the environment (SEATPLAN_*)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("SEATPLAN_VAR_DIR", Path.cwd() / "var"))
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _flag("SEATPLAN_DEBUG")
+SANDBOX = _flag("SEATPLAN_SANDBOX")
+SECRET_KEY = os.environ.get("SEATPLAN_SECRET_KEY") or "insecure-development-key-set-SEATPLAN_SECRET_KEY"
+ALLOWED_HOSTS = [h for h in os.environ.get("SEATPLAN_ALLOWED_HOSTS", "*").split(",") if h]
+# Benchmarks only: exposes the trivial baseline write endpoint.
+BENCHMARK_ENDPOINTS = _flag("SEATPLAN_BENCHMARK")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "seatplan.accounts",
+    "seatplan.clocks",
+    "seatplan.catalog",
+    "seatplan.subscriptions",
+    "seatplan.invoices",
+    "seatplan.payments",
+    "seatplan.events",
+    "seatplan.idempotency",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "seatplan.urls"
+WSGI_APPLICATION = "seatplan.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("SEATPLAN_CONN_MAX_AGE", "60")))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Writers queue behind one another instead of failing (SPEC §10): every
+        # transaction takes the write lock at BEGIN and waits up to 30 s for it.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        config["CONN_MAX_AGE"] = 0
+        # A file, not shared-cache memory: shared cache locks tables instead of waiting.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    return config
+
+
+DATABASE_URL = os.environ.get("SEATPLAN_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'seatplan.sqlite3'}"
+DATABASES = {"default": _database(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+EMAIL_BACKEND = os.environ.get(
+    "SEATPLAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("SEATPLAN_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("SEATPLAN_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("SEATPLAN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("SEATPLAN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _flag("SEATPLAN_EMAIL_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("SEATPLAN_FROM_EMAIL", "billing@seatplan.localhost")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG and not SANDBOX
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# The vendor, as printed on invoices.
+VENDOR_NAME = os.environ.get("SEATPLAN_VENDOR_NAME", "TestCloud Inc.")
+INVOICE_NUMBER_PREFIX = os.environ.get("SEATPLAN_INVOICE_PREFIX", "SP")
+QUOTE_TTL_SECONDS = 30 * 60
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SEATPLAN_LOG_LEVEL", "WARNING")},
+}
