@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "seatplan.payments",
     "seatplan.events",
     "seatplan.idempotency",
+    "seatplan.leases",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,8 @@ class OutboxEvent(models.Model):
     )
     type = models.CharField(max_length=60)
     payload = models.JSONField()
+    # Set for effects that must happen once however often the job that makes them runs.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -1,0 +1,1 @@
+"""Run-time session leases (SPEC §6)."""
