@@ -80,6 +80,7 @@ def _database(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         config["CONN_MAX_AGE"] = 0
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
         # A file, not shared-cache memory: shared cache locks tables instead of waiting.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     return config
