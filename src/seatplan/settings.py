@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "seatplan.accounts",
     "seatplan.clocks",
     "seatplan.catalog",
@@ -37,10 +38,13 @@ INSTALLED_APPS = [
     "seatplan.events",
     "seatplan.idempotency",
     "seatplan.leases",
+    "seatplan.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -63,6 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "seatplan.web.context_processors.nav",
             ],
         },
     },
@@ -107,6 +112,27 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Serve straight from the installed apps (no collectstatic step for the embedded default).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "web:signin"
+LOGIN_REDIRECT_URL = "web:subscriptions"
+# Failed sign-ins allowed per e-mail (and per address ×4) in the window before refusing.
+SIGNIN_MAX_FAILURES = int(os.environ.get("SEATPLAN_SIGNIN_MAX_FAILURES", "5"))
+SIGNIN_WINDOW_SECONDS = 15 * 60
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+    }
+}
 
 EMAIL_BACKEND = os.environ.get(
     "SEATPLAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
@@ -125,6 +151,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # The vendor, as printed on invoices.
 VENDOR_NAME = os.environ.get("SEATPLAN_VENDOR_NAME", "TestCloud Inc.")
+VENDOR_ADDRESS = os.environ.get("SEATPLAN_VENDOR_ADDRESS", "100 Market Street\nSan Francisco, CA 94105\nUnited States")
+VENDOR_VAT_ID = os.environ.get("SEATPLAN_VENDOR_VAT_ID", "US-EIN 00-0000000")
 INVOICE_NUMBER_PREFIX = os.environ.get("SEATPLAN_INVOICE_PREFIX", "SP")
 QUOTE_TTL_SECONDS = 30 * 60
 

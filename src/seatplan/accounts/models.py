@@ -115,3 +115,14 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class SignInFailure(models.Model):
+    """A failed sign-in, counted to slow down password guessing."""
+
+    email = models.CharField(max_length=254, db_index=True)
+    ip_address = models.CharField(max_length=45, db_index=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.email} from {self.ip_address}"

@@ -124,3 +124,13 @@ def invoice_access(request: HttpRequest, invoice_id: str) -> Invoice:
 @router.get("/invoices/{invoice_id}")
 def invoice_get(request: HttpRequest, invoice_id: str) -> HttpResponse:
     return JsonResponse(invoice_json(invoice_access(request, invoice_id)))
+
+
+@router.get("/invoices/{invoice_id}/pdf")
+def invoice_get_pdf(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    from seatplan.invoices.pdf import invoice_pdf
+
+    invoice = invoice_access(request, invoice_id)
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response
