@@ -483,3 +483,18 @@ def test_monthly_to_annual_needs_an_annual_price() -> None:
 def test_a_change_outside_the_current_period_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         change(monthly_subscription(), "month", 8, now=MAR_1)
+
+
+def test_amount_off_in_force_is_not_taken_again_by_upgrades_within_the_period():
+    forever50 = DiscountTerms("FOREVER50", None, 5000, "USD", "forever", None)
+    current = monthly_subscription(discount=DiscountInForce(forever50, None), period_value=74500 - 5000)
+    one_step = change(current, "month", 8)
+    assert [line.kind for line in one_step.lines] == ["charge"]
+    assert one_step.total == 22350  # 3 sessions for half of February, no second $50 off
+    assert one_step.next_renewal_amount == 8 * 14900 - 5000  # the next period gets it again
+
+
+def test_percent_in_force_applies_to_upgrades_within_the_period():
+    current = monthly_subscription(discount=DiscountInForce(ANNUAL15, None))
+    result = change(current, "month", 8)
+    assert result.discount_total == -3353  # 15 % of 22350 = 3352.5, rounded half away from zero

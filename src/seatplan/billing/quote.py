@@ -320,6 +320,10 @@ def _add_sessions(
         proration=True,
     )
     terms = _applied_terms(code, current.discount)
+    if code is None and terms is not None and terms.amount_off is not None:
+        # An amount off in force is given once per period, at its start; taken again at every
+        # upgrade it would make sessions added one at a time cheaper than the same upgrade at once.
+        terms = None
     discount_value, discount_line = discount_and_line(terms, charge.amount, current.currency)
     full_discount = (
         full_period_discount_for_prorated(terms, full_amount, charge.amount, discount_value)
