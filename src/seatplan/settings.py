@@ -85,7 +85,6 @@ def _database(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         config["CONN_MAX_AGE"] = 0
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
         # A file, not shared-cache memory: shared cache locks tables instead of waiting.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     return config
@@ -112,6 +111,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it; files come from the apps
 # Serve straight from the installed apps (no collectstatic step for the embedded default).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -142,6 +142,8 @@ EMAIL_PORT = int(os.environ.get("SEATPLAN_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("SEATPLAN_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("SEATPLAN_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _flag("SEATPLAN_EMAIL_TLS")
+# Where people reach this server: links in e-mails start with it.
+SITE_URL = os.environ.get("SEATPLAN_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("SEATPLAN_FROM_EMAIL", "billing@seatplan.localhost")
 
 SESSION_COOKIE_HTTPONLY = True

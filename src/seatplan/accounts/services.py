@@ -10,7 +10,8 @@ from seatplan.accounts.models import Account, ApiKey, Membership, Role, User
 from seatplan.accounts.permissions import MANAGEABLE_ROLES, Actor, Capability
 from seatplan.billing.errors import BillingError
 from seatplan.billing.money import currency_exponent
-from seatplan.events.services import audit_record, outbox_add
+from seatplan.accounts.emails import invitation_send
+from seatplan.events.services import audit_record
 
 API_KEY_PREFIX = "sp_"
 
@@ -62,9 +63,7 @@ def account_create(
     Membership.objects.create(account=account, user=owner, role=Role.OWNER, created_at=now)
     audit_record(actor=actor, account_id=account.pk, action="account.created", obj=account, now=now,
                  after={"name": account.name, "owner": owner.email, "currency": code})
-    if created:
-        outbox_add(account_id=account.pk, type="user.invited",
-                   payload={"user": owner.pk, "email": owner.email, "account": account.pk}, now=now)
+    invitation_send(user=owner, account=account, role=Role.OWNER, new_user=created, now=now)
     return account
 
 
@@ -94,9 +93,7 @@ def member_add(*, actor: Actor, account: Account, email: str, role: str, now: da
     membership = Membership.objects.create(account=account, user=user, role=role, created_at=now)
     audit_record(actor=actor, account_id=account.pk, action="member.added", obj=membership, now=now,
                  after={"email": user.email, "role": role})
-    outbox_add(account_id=account.pk, type="user.invited",
-               payload={"user": user.pk, "email": user.email, "account": account.pk, "new_user": created},
-               now=now)
+    invitation_send(user=user, account=account, role=role, new_user=created, now=now)
     return membership
 
 

@@ -1,6 +1,7 @@
 """Sends what the outbox holds, after the transaction that wrote it has committed."""
 
 import logging
+import threading
 from datetime import datetime
 
 from django.conf import settings
@@ -58,6 +59,23 @@ def outbox_deliver(*, now: datetime, limit: int = 100) -> int:
     return sent
 
 
-def deliver_after_commit(now: datetime) -> None:
-    """Ask for a delivery pass once the current transaction commits (nothing if it rolls back)."""
-    transaction.on_commit(lambda: outbox_deliver(now=now))
+_scheduled = threading.local()
+
+
+def deliver_after_commit() -> None:
+    """One delivery pass once the current transaction commits (none if it rolls back).
+
+    Web requests deliver their own e-mails this way, so the embedded default needs no worker;
+    `seatplan worker` delivers whatever is left (a crash between commit and send, retries).
+    """
+    if getattr(_scheduled, "pending", False):
+        return
+    _scheduled.pending = True
+
+    def deliver() -> None:
+        _scheduled.pending = False
+        from seatplan.clocks.clock import get_clock
+
+        outbox_deliver(now=get_clock().now())
+
+    transaction.on_commit(deliver)

@@ -55,4 +55,9 @@ def email_enqueue(
     if not recipients:
         return None
     payload = {"to": recipients, "subject": subject, "body": body, "attachments": attachments or []}
-    return outbox_add(account_id=account_id, type="email", payload=payload, now=now, dedupe_key=dedupe_key)
+    event = outbox_add(account_id=account_id, type="email", payload=payload, now=now, dedupe_key=dedupe_key)
+    if event is not None:
+        from seatplan.events.delivery import deliver_after_commit
+
+        deliver_after_commit()
+    return event
