@@ -6,11 +6,11 @@ from datetime import datetime
 
 from django.db import transaction
 
+from seatplan.accounts.emails import invitation_send
 from seatplan.accounts.models import Account, ApiKey, Membership, Role, User
 from seatplan.accounts.permissions import MANAGEABLE_ROLES, Actor, Capability
 from seatplan.billing.errors import BillingError
 from seatplan.billing.money import currency_exponent
-from seatplan.accounts.emails import invitation_send
 from seatplan.events.services import audit_record
 
 API_KEY_PREFIX = "sp_"

@@ -11,6 +11,21 @@ class InvoiceStatus(models.TextChoices):
     UNCOLLECTIBLE = "uncollectible"
 
 
+class Totals(models.Model):
+    """The money of a quote or an invoice (SPEC §4.1 "The shape of a quote and an invoice")."""
+
+    currency = models.CharField(max_length=3)
+    subtotal = models.BigIntegerField()
+    discount_total = models.BigIntegerField()
+    tax = models.BigIntegerField()
+    total = models.BigIntegerField()
+    credit_applied = models.BigIntegerField()
+    amount_due = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
 class InvoiceCounter(models.Model):
     """One row per number series; taken under a row lock so numbers never skip."""
 
@@ -21,7 +36,7 @@ class InvoiceCounter(models.Model):
         return f"{self.series}: {self.last_number}"
 
 
-class Invoice(models.Model):
+class Invoice(Totals):
     """Issued once and never edited; a correction is a new document."""
 
     id = models.CharField(primary_key=True, max_length=32, default=new_id("inv"), editable=False)
@@ -34,20 +49,14 @@ class Invoice(models.Model):
         related_name="invoices",
     )
     status = models.CharField(max_length=15, choices=InvoiceStatus.choices)
-    currency = models.CharField(max_length=3)
-    subtotal = models.BigIntegerField()
-    discount_total = models.BigIntegerField()
-    tax = models.BigIntegerField()
-    total = models.BigIntegerField()
-    credit_applied = models.BigIntegerField()
-    amount_due = models.BigIntegerField()
     amount_paid = models.BigIntegerField(default=0)
     billing_details = models.JSONField()  # as of issue
     account_name = models.CharField(max_length=200)
     issued_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(Totals.Meta):
+        abstract = False
         constraints = [
             models.UniqueConstraint(fields=["series", "sequence"], name="invoice_gapless_sequence"),
             models.CheckConstraint(

@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Q
 
 from seatplan.ids import new_id
+from seatplan.invoices.models import Totals
 
 MAX_QUANTITY = 1000
 
@@ -71,7 +72,7 @@ class Subscription(models.Model):
         return self.status in LIVE_STATUSES
 
 
-class Quote(models.Model):
+class Quote(Totals):
     """A priced change, fixed for 30 minutes: what it shows is exactly what checkout charges."""
 
     id = models.CharField(primary_key=True, max_length=32, default=new_id("quote"), editable=False)
@@ -88,14 +89,7 @@ class Quote(models.Model):
     discount_code = models.ForeignKey(
         "catalog.DiscountCode", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    currency = models.CharField(max_length=3)
     lines = models.JSONField()
-    subtotal = models.BigIntegerField()
-    discount_total = models.BigIntegerField()
-    tax = models.BigIntegerField()
-    total = models.BigIntegerField()
-    credit_applied = models.BigIntegerField()
-    amount_due = models.BigIntegerField()
     # The subscription as it will stand after checkout (dates ISO, discount, period value).
     outcome = models.JSONField()
     next_renewal_at = models.DateTimeField(null=True, blank=True)
