@@ -79,6 +79,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     return subprocess.call(command)  # noqa: S603 - our own interpreter and arguments
 
 
+def cmd_bill(args: argparse.Namespace) -> int:
+    """One pass of everything due (at --now, default the clock's time), with counts."""
+    _setup()
+    from seatplan.clocks.clock import get_clock
+    from seatplan.events.delivery import outbox_deliver
+    from seatplan.jobs import billing_run
+
+    now = args.now or get_clock().now()
+    counts = billing_run(now=now)
+    sent = 0 if args.no_deliver else outbox_deliver(now=now, limit=10_000)
+    done = ", ".join(f"{name} {count}" for name, count in counts.items())
+    print(f"Billing pass at {now.isoformat()}: {done}; e-mails sent {sent}.")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Keep billing and delivering the outbox until stopped (SIGINT/SIGTERM end it after a pass)."""
+    _setup()
+    import signal
+    import time
+
+    from seatplan.clocks.clock import get_clock
+    from seatplan.events.delivery import outbox_deliver
+    from seatplan.jobs import billing_run
+
+    stopping = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    print(f"Billing worker: a pass every {args.interval:g} s (Ctrl-C to stop).", flush=True)
+    while not stopping:
+        now = get_clock().now()
+        try:
+            counts = billing_run(now=now)
+            sent = outbox_deliver(now=now, limit=1000)
+        except Exception:  # noqa: BLE001 - one bad pass must not stop the worker; logged, tried again
+            import logging
+
+            logging.getLogger("seatplan.worker").exception("billing pass failed")
+            counts, sent = {}, 0
+        if any(counts.values()) or sent:
+            print(f"{now.isoformat()} " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+                  + f" e-mails {sent}", flush=True)
+        deadline = time.monotonic() + args.interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.2)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seatplan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     key = commands.add_parser("operator-key", help="create an operator and print a new API key")
     key.add_argument("--email", required=True)
     key.set_defaults(func=cmd_operator_key)
+    bill = commands.add_parser("bill", help="one pass of the billing job: everything due now (or at --now)")
+    bill.add_argument("--now", type=parse_instant, help="the instant to bill at, e.g. 2027-02-14T00:00:00Z")
+    bill.add_argument("--no-deliver", action="store_true", help="leave the e-mails to the worker")
+    bill.set_defaults(func=cmd_bill)
+    worker = commands.add_parser("worker", help="run the billing job and deliver e-mails, again and again")
+    worker.add_argument("--interval", type=float, default=10.0, help="seconds between passes (default 10)")
+    worker.set_defaults(func=cmd_worker)
     args = parser.parse_args(argv)
     return args.func(args)
 

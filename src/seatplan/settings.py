@@ -158,6 +158,9 @@ VENDOR_ADDRESS = os.environ.get("SEATPLAN_VENDOR_ADDRESS", "100 Market Street\nS
 VENDOR_VAT_ID = os.environ.get("SEATPLAN_VENDOR_VAT_ID", "US-EIN 00-0000000")
 INVOICE_NUMBER_PREFIX = os.environ.get("SEATPLAN_INVOICE_PREFIX", "SP")
 QUOTE_TTL_SECONDS = 30 * 60
+# Session leases (SPEC §6): a lease's life without a heartbeat, and how long a request may queue.
+LEASE_DEFAULT_TTL_SECONDS = int(os.environ.get("SEATPLAN_LEASE_DEFAULT_TTL_SECONDS", str(180 * 60)))
+LEASE_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SEATPLAN_LEASE_QUEUE_TIMEOUT_SECONDS", str(30 * 60)))
 
 LOGGING = {
     "version": 1,

@@ -57,9 +57,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _register_routers() -> None:
-    from seatplan.api import accounts, bench, billing, catalog, clocks, subscriptions
+    from seatplan.api import accounts, bench, billing, catalog, clocks, lifecycle, sessions, subscriptions
 
-    for module in (accounts, catalog, subscriptions, billing, clocks, bench):
+    for module in (accounts, catalog, subscriptions, lifecycle, billing, clocks, sessions, bench):
         api.add_router("", module.router)
 
 

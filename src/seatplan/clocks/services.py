@@ -38,6 +38,11 @@ def test_clock_advance(*, actor: Actor, clock: TestClock, frozen_time: datetime)
         clock = TestClock.objects.select_for_update().get(pk=clock.pk)
         if frozen_time < clock.frozen_time:
             raise BillingError("clock_backwards", "A test clock only moves forward.", "frozen_time")
+        previous = clock.frozen_time
         clock.frozen_time = frozen_time
         clock.save(update_fields=["frozen_time"])
+    from seatplan.jobs import test_clock_run  # the job sits above the clocks it reads
+
+    # Renewals, retries, reminders and ends of the clock's accounts, in time order, before answering.
+    test_clock_run(account_ids=list(clock.accounts.values_list("pk", flat=True)), start=previous, until=frozen_time)
     return clock

@@ -1,7 +1,6 @@
 """Sends what the outbox holds, after the transaction that wrote it has committed."""
 
 import logging
-import threading
 from datetime import datetime
 
 from django.conf import settings
@@ -59,7 +58,10 @@ def outbox_deliver(*, now: datetime, limit: int = 100) -> int:
     return sent
 
 
-_scheduled = threading.local()
+def _deliver_now() -> None:
+    from seatplan.clocks.clock import get_clock
+
+    outbox_deliver(now=get_clock().now())
 
 
 def deliver_after_commit() -> None:
@@ -68,14 +70,6 @@ def deliver_after_commit() -> None:
     Web requests deliver their own e-mails this way, so the embedded default needs no worker;
     `seatplan worker` delivers whatever is left (a crash between commit and send, retries).
     """
-    if getattr(_scheduled, "pending", False):
-        return
-    _scheduled.pending = True
-
-    def deliver() -> None:
-        _scheduled.pending = False
-        from seatplan.clocks.clock import get_clock
-
-        outbox_deliver(now=get_clock().now())
-
-    transaction.on_commit(deliver)
+    # No "already scheduled" flag: one left set by a rolled-back transaction would stop delivery for
+    # good. A second pass in one commit finds nothing left to send.
+    transaction.on_commit(_deliver_now)

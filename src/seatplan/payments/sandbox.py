@@ -64,6 +64,25 @@ class SandboxGateway:
             return self.find_charge(idempotency_key=idempotency_key)  # type: ignore[return-value]
         return _result(charge)
 
+    def charge_many(self, requests: list[dict], *, now: datetime) -> list[ChargeResult]:
+        """Many charges at once (a billing batch): same rules as `charge`, one round trip each way.
+
+        requests: dicts of token, amount, currency, idempotency_key. A key seen before returns its
+        first result; new ones are recorded in one insert (a racing duplicate key keeps the first).
+        """
+        keys = [r["idempotency_key"] for r in requests]
+        rows = []
+        for r in requests:
+            behaviour = r["token"].split(".")[1] if r["token"].startswith("sbx.") else "card_declined"
+            failure = "" if behaviour in ("succeeds", "slow") else behaviour
+            rows.append(SandboxCharge(idempotency_key=r["idempotency_key"], token=r["token"], amount=r["amount"],
+                                      currency=r["currency"], status="failed" if failure else "succeeded",
+                                      failure_code=failure, created_at=now))
+        with transaction.atomic():
+            SandboxCharge.objects.bulk_create(rows, ignore_conflicts=True)
+        found = {c.idempotency_key: c for c in SandboxCharge.objects.filter(idempotency_key__in=keys)}
+        return [_result(found[key]) for key in keys]
+
     def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
         charge = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
         return _result(charge) if charge else None

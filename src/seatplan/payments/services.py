@@ -31,6 +31,10 @@ def payment_method_save(
         )
         audit_record(actor=actor, account_id=account.pk, action="payment_method.saved", obj=method, now=now,
                      before=before, after={"brand": card.brand, "last4": card.last4})
+    from seatplan.subscriptions.retries import renewal_invoices_retry  # billing sits above payments
+
+    # An unpaid renewal is charged to the new card at once, before the request returns (§4.5).
+    renewal_invoices_retry(account_id=account.pk, gateway=gateway, now=now)
     return method
 
 

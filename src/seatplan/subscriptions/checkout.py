@@ -27,6 +27,7 @@ from seatplan.invoices.models import Invoice
 from seatplan.invoices.services import invoice_issue
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
 from seatplan.payments.models import AttemptStatus, PaymentAttempt, PaymentMethod
+from seatplan.subscriptions.emails import email_send, receipt
 from seatplan.subscriptions.models import LIVE_STATUSES, Quote, Status, Subscription
 from seatplan.subscriptions.serialize import subscription_snapshot
 from seatplan.subscriptions.terms import line_from_json
@@ -204,6 +205,8 @@ def _apply(
         "discount_remaining_cycles": outcome["discount_remaining_cycles"],
         "scheduled_quantity": None, "is_trial": False,
     }
+    if subscription is not None and subscription.is_trial:
+        fields["auto_renew"] = True  # a converted trial renews like any paid subscription (§4.6)
     if subscription is None:
         subscription = Subscription.objects.create(
             account=account, product_id=quote.product_id, currency=quote.currency, status=Status.ACTIVE,
@@ -238,8 +241,13 @@ def _apply(
     outbox_add(account_id=account.pk, type="invoice.paid",
                payload={"invoice": invoice.pk, "number": invoice.number, "amount_paid": invoice.amount_paid},
                now=now)
+    email_send(account_id=account.pk, email=receipt(invoice), now=now)  # with the PDF, after commit
     outbox_add(account_id=account.pk, type="subscription.created" if before is None else "subscription.updated",
                payload={"subscription": subscription.pk, **after}, now=now)
+    from seatplan.leases.services import lease_queue_grant  # here: leases depend on subscriptions
+
+    # More sessions: the head of the queue is granted as soon as the change is committed (§6).
+    transaction.on_commit(lambda: lease_queue_grant(account_id=account.pk, now=now))
     return CheckoutResult(subscription=subscription, invoice=invoice)
 
 

@@ -46,6 +46,10 @@ class Subscription(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change; a quote is only good for the version it was made for.
     version = models.PositiveIntegerField(default=1)
+    # When the open renewal invoice is charged again (declines and gateway errors, §4.5).
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    # The period end (or trial end) whose reminder e-mail has gone out: one reminder per renewal.
+    reminder_sent_for = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -62,7 +66,11 @@ class Subscription(models.Model):
                 name="subscription_period_forward",
             ),
         ]
-        indexes = [models.Index(fields=["status", "current_period_end"])]
+        indexes = [
+            models.Index(fields=["status", "current_period_end"]),
+            models.Index(fields=["next_retry_at"], condition=Q(next_retry_at__isnull=False),
+                         name="subscription_retry_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.quantity}×{self.product_id} {self.billing_cycle} {self.status}"

@@ -14,7 +14,9 @@ from seatplan.subscriptions.serialize import subscription_snapshot
 def _set_auto_renew(*, actor: Actor, subscription: Subscription, on: bool, now: datetime) -> Subscription:
     actor.require(Capability.PURCHASE)
     with transaction.atomic():
-        subscription = Subscription.objects.select_for_update().select_related("product", "discount_code").get(
+        # of=self: PostgreSQL cannot lock the nullable side of the discount code's outer join.
+        subscription = Subscription.objects.select_for_update(of=("self",)).select_related(
+            "product", "discount_code").get(
             pk=subscription.pk
         )
         if subscription.status == Status.ENDED:

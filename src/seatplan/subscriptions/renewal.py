@@ -1,0 +1,364 @@
+"""Renewal at period end (SPEC §4.5), in batches that any number of workers can run at once.
+
+A batch is three steps, like a checkout (DESIGN.md "Concurrency and money safety"):
+1. claim and issue — one transaction: lock up to BATCH_SIZE due subscriptions (`SKIP LOCKED`, so
+   workers never wait for each other's rows), move each to its next period, issue its invoice
+   `open` (one block of gapless numbers for the batch), and record a pending payment attempt whose
+   gateway key is derived from (subscription, period start, attempt number). Once committed the
+   subscriptions are no longer due: the same instant run again finds nothing.
+2. charge — outside any transaction, each attempt with its own key: asking twice never charges twice.
+3. finish — one transaction: paid invoices, receipts; declines go to `payment_declined`.
+A crash between 1 and 3 leaves pending attempts that `renewal_attempts_recover` finishes.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+
+from seatplan.accounts.models import Account
+from seatplan.accounts.permissions import SYSTEM
+from seatplan.billing.renewal import ERROR_RETRIES, ERROR_RETRY_DELAY, next_retry_at, renewal_compute
+from seatplan.events.models import AuditEntry, OutboxEvent
+from seatplan.events.services import audit_record, outbox_add
+from seatplan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
+from seatplan.invoices.services import format_number, invoice_numbers_take
+from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
+from seatplan.payments.models import AttemptStatus, PaymentAttempt, PaymentMethod
+from seatplan.subscriptions import emails
+from seatplan.subscriptions.bulk import rows_update
+from seatplan.subscriptions.models import LIVE_STATUSES, Status, Subscription
+from seatplan.subscriptions.serialize import subscription_snapshot
+from seatplan.subscriptions.terms import current_terms
+
+BATCH_SIZE = 200
+_RENEWED_FIELDS = ["quantity", "scheduled_quantity", "current_period_start", "current_period_end", "period_value",
+                   "discount_code_id", "discount_remaining_cycles"]
+_RENEWED_TYPES = ["integer", "integer", "timestamptz", "timestamptz", "bigint", "varchar", "integer"]
+
+
+def scoped(queryset: QuerySet, account_ids: list[str] | None) -> QuerySet:
+    """Real time bills accounts without a test clock; a clock's advance bills its own accounts."""
+    if account_ids is None:
+        return queryset.filter(account__test_clock__isnull=True)
+    return queryset.filter(account_id__in=account_ids)
+
+
+def attempt_key(subscription_id: str, period_start: datetime, number: int) -> str:
+    """The gateway key of a renewal charge: the same try of the same renewal is the same charge."""
+    return f"ren_{subscription_id}_{period_start:%Y%m%dT%H%M%S}_{number}"
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A pending attempt to send to the gateway."""
+
+    attempt_id: str
+    token: str | None  # None: no saved card
+    amount: int
+    currency: str
+    key: str
+
+
+def charge_one(charge: Charge, gateway: Gateway, now: datetime) -> ChargeResult:
+    """Charge once by key; when the call fails midway, ask the gateway what happened."""
+    if charge.token is None:
+        return ChargeResult(succeeded=False, charge_id="", failure_code="payment_method_missing",
+                            failure_message=FAILURE_MESSAGES["payment_method_missing"])
+    try:
+        return gateway.charge(token=charge.token, amount=charge.amount, currency=charge.currency,
+                              idempotency_key=charge.key, now=now)
+    except Exception:  # noqa: BLE001 - any failure of the call: the key tells us the truth
+        return gateway.find_charge(idempotency_key=charge.key) or ChargeResult(
+            succeeded=False, charge_id="", failure_code="processing_error",
+            failure_message=FAILURE_MESSAGES["processing_error"])
+
+
+def charge_all(charges: list[Charge], gateway: Gateway, now: datetime) -> list[tuple[str, ChargeResult]]:
+    """Charge a batch: in one call when the gateway takes batches (the sandbox does), else one by one."""
+    batch = [c for c in charges if c.token is not None]
+    charge_many = getattr(gateway, "charge_many", None)
+    if charge_many is None or not batch:
+        return [(c.attempt_id, charge_one(c, gateway, now)) for c in charges]
+    try:
+        answers = charge_many([{"token": c.token, "amount": c.amount, "currency": c.currency,
+                                "idempotency_key": c.key} for c in batch], now=now)
+    except Exception:  # noqa: BLE001 - the batch call failed as a whole: one by one, by key, is always safe
+        return [(c.attempt_id, charge_one(c, gateway, now)) for c in charges]
+    results = dict(zip([c.attempt_id for c in batch], answers, strict=True))
+    return [(c.attempt_id, results[c.attempt_id] if c.token is not None else charge_one(c, gateway, now))
+            for c in charges]
+
+
+def renewals_run(*, gateway: Gateway, now: datetime, account_ids: list[str] | None = None,
+                 batch_size: int = BATCH_SIZE) -> int:
+    """Renew every subscription due at `now`, batch by batch; returns how many were renewed."""
+    renewed, skipped = 0, set()
+    while True:
+        batch = _claim_and_issue(now=now, account_ids=account_ids, batch_size=batch_size, skip=skipped)
+        if batch is None:
+            return renewed
+        charges, count = batch
+        renewed += count
+        attempts_finish(results=charge_all(charges, gateway, now), now=now)
+
+
+def _due(now: datetime, account_ids: list[str] | None, skip: set[str]) -> QuerySet:
+    due = Subscription.objects.filter(status=Status.ACTIVE, auto_renew=True, is_trial=False,
+                                      current_period_end__lte=now)
+    return scoped(due, account_ids).exclude(pk__in=skip) if skip else scoped(due, account_ids)
+
+
+def _claim_and_issue(*, now: datetime, account_ids: list[str] | None, batch_size: int,
+                     skip: set[str]) -> tuple[list[Charge], int] | None:
+    """One batch: (charges to make, subscriptions renewed), or None when nothing is due."""
+    with transaction.atomic():
+        # Claim ids only, in index order (status, current_period_end): no join to sort, so a batch costs
+        # the same with 100 or 1,000,000 subscriptions due.
+        ids = list(_due(now, account_ids, skip).select_for_update(skip_locked=True, of=("self",))
+                   .order_by("current_period_end").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return None
+        subs = list(Subscription.objects.filter(pk__in=ids).select_related("product", "discount_code")
+                    .order_by("current_period_end", "pk"))
+        accounts = {a.pk: a for a in Account.objects.filter(pk__in={s.account_id for s in subs})}
+        credits = _lock_credits(subs, accounts, skip)
+        subs = [s for s in subs if s.pk not in skip]  # their account is busy: left for the next pass
+        if not subs:
+            return [], 0
+        return _issue(subs, accounts, credits, now), len(subs)
+
+
+def _lock_credits(subs: list[Subscription], accounts: dict[str, Account], skip: set[str]) -> dict[str, int]:
+    """Lock the accounts that have credit to use (rare); a busy one waits for the next round."""
+    with_credit = {pk for pk, account in accounts.items() if account.credit_balance > 0}
+    if not with_credit:
+        return {}
+    # Subscription first, account second is the reverse of checkout's order: never wait for it.
+    credits = dict(Account.objects.filter(pk__in=with_credit).select_for_update(skip_locked=True)
+                   .order_by("pk").values_list("pk", "credit_balance"))
+    skip.update(s.pk for s in subs if s.account_id in with_credit and s.account_id not in credits)
+    return credits
+
+
+def _issue(subs: list[Subscription], accounts: dict[str, Account], credits: dict[str, int],
+           now: datetime) -> list[Charge]:
+    """Move each subscription to its next period and issue its open invoice and pending attempt."""
+    series = settings.INVOICE_NUMBER_PREFIX
+    numbers = invoice_numbers_take(len(subs), series=series)
+    tokens = dict(PaymentMethod.objects.filter(account_id__in={s.account_id for s in subs})
+                  .values_list("account_id", "token"))
+    details = {pk: a.billing_details() for pk, a in accounts.items()}
+    invoices, lines, attempts, audits, events, charges = [], [], [], [], [], []
+    used_credit: dict[str, int] = defaultdict(int)
+    for sub, number in zip(subs, numbers, strict=True):
+        before = subscription_snapshot(sub)
+        balance = credits.get(sub.account_id, 0) - used_credit[sub.account_id]
+        result = renewal_compute(current=current_terms(sub), credit_balance=balance, product_name=sub.product.name)
+        used_credit[sub.account_id] += result.credit_applied
+        _move_to_next_period(sub, result)
+        paid = result.amount_due == 0
+        invoice = Invoice(
+            series=series, sequence=number, number=format_number(series, number), account_id=sub.account_id,
+            subscription_id=sub.pk, status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
+            currency=sub.currency, subtotal=result.subtotal, discount_total=result.discount_total, tax=result.tax,
+            total=result.total, credit_applied=result.credit_applied, amount_due=result.amount_due,
+            amount_paid=0, billing_details=details[sub.account_id], account_name=accounts[sub.account_id].name,
+            issued_at=now, paid_at=now if paid else None,
+        )
+        invoices.append(invoice)
+        lines.extend(InvoiceLine(invoice=invoice, position=i, kind=line.kind, description=line.description,
+                                 quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
+                                 period_start=line.period_start, period_end=line.period_end,
+                                 proration=line.proration) for i, line in enumerate(result.lines))
+        after = subscription_snapshot(sub)
+        changed = [k for k in after if after[k] != before[k]]  # the renewal's own change, not the whole row
+        audits.append(AuditEntry(account_id=sub.account_id, actor=SYSTEM.label, action="subscription.renewed",
+                                 object_type="Subscription", object_id=sub.pk, before={k: before[k] for k in changed},
+                                 after={k: after[k] for k in changed}, created_at=now))
+        events.append(OutboxEvent(account_id=sub.account_id, type="subscription.renewed",
+                                  payload={"subscription": sub.pk, "invoice": invoice.pk, **after}, created_at=now))
+        if not paid:
+            attempt = PaymentAttempt(account_id=sub.account_id, invoice=invoice, amount=result.amount_due,
+                                     currency=sub.currency, gateway_key=attempt_key(sub.pk, result.period_start, 0),
+                                     created_at=now)
+            attempts.append(attempt)
+            charges.append(Charge(attempt.pk, tokens.get(sub.account_id), attempt.amount, attempt.currency,
+                                  attempt.gateway_key))
+    rows_update(Subscription, _RENEWED_FIELDS, [
+        (s.pk, s.quantity, None, s.current_period_start, s.current_period_end, s.period_value, s.discount_code_id,
+         s.discount_remaining_cycles) for s in subs], sql_types=_RENEWED_TYPES, bump_version=True)
+    for account_id, used in used_credit.items():
+        if used:
+            Account.objects.filter(pk=account_id).update(credit_balance=F("credit_balance") - used)
+    Invoice.objects.bulk_create(invoices)
+    InvoiceLine.objects.bulk_create(lines)
+    PaymentAttempt.objects.bulk_create(attempts)
+    AuditEntry.objects.bulk_create(audits)
+    OutboxEvent.objects.bulk_create(events + _receipts([i for i in invoices if i.status == InvoiceStatus.PAID], now))
+    return charges
+
+
+def _move_to_next_period(sub: Subscription, result) -> None:  # noqa: ANN001 - RenewalResult
+    sub.quantity = result.quantity
+    sub.scheduled_quantity = None
+    sub.current_period_start = result.period_start
+    sub.current_period_end = result.period_end
+    sub.period_value = result.period_value
+    if result.discount is None:
+        sub.discount_code = None
+        sub.discount_remaining_cycles = None
+    else:
+        sub.discount_remaining_cycles = result.discount.remaining_cycles
+    sub.version += 1
+
+
+def _receipts(invoices: list[Invoice], now: datetime) -> list[OutboxEvent]:
+    """invoice.paid events and receipt e-mails for paid invoices (amount_paid already set)."""
+    if not invoices:
+        return []
+    recipients = emails.billing_recipients(i.account_id for i in invoices)
+    rows = []
+    for invoice in invoices:
+        invoice.amount_paid = invoice.amount_due
+        rows.append(OutboxEvent(account_id=invoice.account_id, type="invoice.paid", created_at=now,
+                                payload={"invoice": invoice.pk, "number": invoice.number,
+                                         "amount_paid": invoice.amount_paid}))
+        row = emails.email_rows(account_id=invoice.account_id, to=recipients[invoice.account_id],
+                                email=emails.receipt(invoice), now=now)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+# --- finishing ----------------------------------------------------------------------------------
+
+def attempts_finish(*, results: list[tuple[str, ChargeResult]], now: datetime, scheduled: bool = True) -> None:
+    """Record the gateway's answers: paid invoices and receipts; declines one by one.
+
+    `scheduled` is False for a retry the customer triggered by saving a card: its failure leaves the
+    retry schedule as it was.
+    """
+    if not results:
+        return
+    by_id = dict(results)
+    with transaction.atomic():
+        attempts = list(PaymentAttempt.objects.select_for_update(of=("self",)).select_related("invoice")
+                        .filter(pk__in=list(by_id), status=AttemptStatus.PENDING).order_by("pk"))
+        paid = [a for a in attempts if by_id[a.pk].succeeded]
+        for attempt in paid:
+            attempt.status, attempt.gateway_charge_id = AttemptStatus.SUCCEEDED, by_id[attempt.pk].charge_id
+            attempt.finished_at = now
+        if paid:
+            _mark_paid(paid, now)
+        for attempt in attempts:
+            if not by_id[attempt.pk].succeeded:
+                payment_declined(attempt=attempt, result=by_id[attempt.pk], scheduled=scheduled, now=now)
+
+
+def _mark_paid(paid: list[PaymentAttempt], now: datetime) -> None:
+    rows_update(PaymentAttempt, ["status", "gateway_charge_id", "finished_at"],
+                [(a.pk, a.status, a.gateway_charge_id, a.finished_at) for a in paid],
+                sql_types=["varchar", "varchar", "timestamptz"])
+    invoices = [a.invoice for a in paid]
+    Invoice.objects.filter(pk__in=[i.pk for i in invoices], status=InvoiceStatus.OPEN).update(
+        status=InvoiceStatus.PAID, amount_paid=F("amount_due"), paid_at=now)
+    sub_ids = [i.subscription_id for i in invoices]
+    recovered = list(Subscription.objects.filter(pk__in=sub_ids, status__in=LIVE_STATUSES)
+                     .filter(Q(status=Status.PAST_DUE) | Q(next_retry_at__isnull=False))
+                     .select_for_update(of=("self",)).select_related("product", "discount_code"))
+    for sub in recovered:
+        before = subscription_snapshot(sub)
+        sub.status, sub.next_retry_at, sub.version = Status.ACTIVE, None, sub.version + 1
+        sub.save(update_fields=["status", "next_retry_at", "version"])
+        _changed(sub, "subscription.payment_recovered", before, now)
+    OutboxEvent.objects.bulk_create(_receipts(invoices, now))
+
+
+def _changed(sub: Subscription, action: str, before: dict, now: datetime) -> None:
+    after = subscription_snapshot(sub)
+    audit_record(actor=SYSTEM, account_id=sub.account_id, action=action, obj=sub, now=now, before=before,
+                 after=after)
+    outbox_add(account_id=sub.account_id, type="subscription.updated", payload={"subscription": sub.pk, **after},
+               now=now)
+
+
+def _trailing_errors(invoice_id: str) -> int:
+    """Retryable gateway errors in a row, most recent first, on this invoice."""
+    count = 0
+    for status, code in (PaymentAttempt.objects.filter(invoice_id=invoice_id).exclude(status=AttemptStatus.PENDING)
+                         .order_by("-created_at", "-pk").values_list("status", "failure_code")):
+        if status != AttemptStatus.FAILED or code != "processing_error":
+            break
+        count += 1
+    return count
+
+
+def payment_declined(*, attempt: PaymentAttempt, result: ChargeResult, scheduled: bool, now: datetime) -> None:
+    """A renewal charge failed: retry soon (gateway error), on the schedule (decline), or end (§4.5)."""
+    attempt.status, attempt.failure_code = AttemptStatus.FAILED, result.failure_code or "card_declined"
+    attempt.gateway_charge_id, attempt.finished_at = result.charge_id, now
+    attempt.save(update_fields=["status", "failure_code", "gateway_charge_id", "finished_at"])
+    invoice = attempt.invoice
+    sub = (Subscription.objects.select_for_update(of=("self",)).select_related("product", "discount_code")
+           .get(pk=invoice.subscription_id))
+    outbox_add(account_id=sub.account_id, type="payment.failed", now=now,
+               payload={"attempt": attempt.pk, "invoice": invoice.pk, "code": attempt.failure_code,
+                        "amount": attempt.amount, "retryable": result.retryable})
+    if sub.status == Status.ENDED or invoice.status != InvoiceStatus.OPEN:
+        return
+    if not scheduled:
+        emails.email_send(account_id=sub.account_id, now=now,
+                          email=emails.payment_failed(sub, invoice, attempt.pk, sub.next_retry_at))
+        return
+    before = subscription_snapshot(sub)
+    if result.retryable and _trailing_errors(invoice.pk) < ERROR_RETRIES:
+        # A gateway hiccup is not the customer's decline: try again soon, status unchanged.
+        sub.next_retry_at = now + ERROR_RETRY_DELAY
+        sub.save(update_fields=["next_retry_at"])
+        return
+    retry_at = next_retry_at(invoice.issued_at, now)
+    if retry_at is None:
+        _terminate(sub, invoice, before, now)
+        return
+    sub.status, sub.next_retry_at, sub.version = Status.PAST_DUE, retry_at, sub.version + 1
+    sub.save(update_fields=["status", "next_retry_at", "version"])
+    _changed(sub, "subscription.past_due", before, now)
+    emails.email_send(account_id=sub.account_id, now=now,
+                      email=emails.payment_failed(sub, invoice, attempt.pk, retry_at))
+
+
+def _terminate(sub: Subscription, invoice: Invoice, before: dict, now: datetime) -> None:
+    """The last retry failed: the subscription ends and its invoice is uncollectible."""
+    Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(status=InvoiceStatus.UNCOLLECTIBLE)
+    invoice.status = InvoiceStatus.UNCOLLECTIBLE
+    email = sub_end(sub, ended_at=now, action="subscription.terminated", before=before, now=now,
+                    reason=f"the renewal payment for invoice {invoice.number} failed after every retry.")
+    emails.email_send(account_id=sub.account_id, email=email, now=now)
+    outbox_add(account_id=sub.account_id, type="invoice.marked_uncollectible", now=now,
+               payload={"invoice": invoice.pk, "number": invoice.number, "amount_due": invoice.amount_due})
+
+
+def sub_end(sub: Subscription, *, ended_at: datetime, action: str, before: dict, now: datetime,
+            reason: str) -> emails.Email:
+    """End a subscription (locked by the caller): status, audit, webhook, sessions; returns the e-mail to send."""
+    sub.status, sub.ended_at, sub.next_retry_at, sub.version = Status.ENDED, ended_at, None, sub.version + 1
+    sub.save(update_fields=["status", "ended_at", "next_retry_at", "version"])
+    _changed(sub, action, before, now)
+    leases_settle_on_commit(sub.account_id, now)
+    return emails.subscription_ended(sub, reason)
+
+
+def leases_settle_on_commit(account_id: str, now: datetime) -> None:
+    """The session limit changed: settle the account's leases once this commits (if leases exist)."""
+    try:
+        from seatplan.leases.services import lease_queue_grant
+    except ImportError:  # the leases app is optional to this module
+        return
+    transaction.on_commit(lambda: lease_queue_grant(account_id=account_id, now=now))
+
+
+ORPHANED_AFTER = timedelta(minutes=10)  # longer than a batch's charges can take
