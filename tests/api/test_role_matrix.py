@@ -160,17 +160,7 @@ UNTOUCHABLE = [("billing_manager", "owner"), ("admin", "owner"), ("admin", "bill
                ("member", "owner"), ("member", "billing_manager"), ("member", "admin")]
 UNGRANTABLE = [("billing_manager", "owner"), ("admin", "owner"), ("admin", "billing_manager"),
                ("member", "member"), ("member", "admin")]
-# src bug: accounts/services.py checks the Owner rules (409 owner_required / 422 role_invalid) before
-# the caller's right to manage that role, so a non-Owner is told how to succeed instead of 403.
-OWNER_CHECK_FIRST = pytest.mark.xfail(strict=True, reason="src: owner_required/role_invalid raised before "
-                                      "permission_denied in member_change_role/member_remove/member_add")
-
-
-def marked(pairs):  # noqa: ANN001, ANN201
-    return [pytest.param(*pair, marks=OWNER_CHECK_FIRST if pair[1] == "owner" else ()) for pair in pairs]
-
-
-@pytest.mark.parametrize(("actor", "target"), marked(UNTOUCHABLE))
+@pytest.mark.parametrize(("actor", "target"), UNTOUCHABLE)
 def test_cannot_change_or_remove_a_member_above_their_reach(world, actor, target):
     api, before = world.api(actor), snapshot()
     refused(api.patch(members_path(world, target), {"role": "member"}), 403, "permission_denied")
@@ -178,7 +168,7 @@ def test_cannot_change_or_remove_a_member_above_their_reach(world, actor, target
     assert snapshot() == before
 
 
-@pytest.mark.parametrize(("actor", "role"), marked(UNGRANTABLE))
+@pytest.mark.parametrize(("actor", "role"), UNGRANTABLE)
 def test_cannot_grant_a_role_above_their_reach(world, actor, role):
     api, before = world.api(actor), snapshot()
     refused(api.post(members_path(world), {"email": "new@acme.test", "role": role}), 403, "permission_denied")

@@ -10,6 +10,7 @@ Every page visited is saved as a full-page screenshot at 1280 px and 375 px wide
 instead of assuming what the previous flows left.
 """
 
+import json
 import os
 import re
 import shutil
@@ -67,6 +68,32 @@ def _seatplan_command() -> str:
     pytest.fail("the `seatplan` command is not installed in the venv (pip install -e .)")
 
 
+SERVER_ENV: dict[str, dict] = {}  # each test server's environment, to run `seatplan` commands against it
+
+
+def _api(server: str, method: str, path: str, key: str, body: dict | None = None, idempotency: str = "") -> dict:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    if idempotency:
+        headers["Idempotency-Key"] = idempotency
+    request = urllib.request.Request(f"{server}/api/v1{path}", method=method, headers=headers,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - local
+        return json.loads(answer.read())
+
+
+def start_sessions(server: str, count: int) -> None:
+    """What the test cloud does: start `count` runs for Demo Co as its member, through the REST API."""
+    made = subprocess.run([_seatplan_command(), "operator-key", "--email", "ops@vendor.test"], env=SERVER_ENV[server],
+                          capture_output=True, text=True, check=True, timeout=60)  # noqa: S603 - our own command
+    operator = made.stdout.strip().splitlines()[-1]
+    account = _api(server, "GET", "/accounts?q=Demo", operator)["data"][0]["id"]
+    member = _api(server, "POST", f"/accounts/{account}/api_keys", operator,
+                  {"name": "test cloud", "user_email": "member@demo.test"})["key"]
+    for number in range(count):
+        run_type = ("desktop_browser", "mobile_browser", "mobile_native")[number % 3]
+        _api(server, "POST", f"/accounts/{account}/sessions", member, {"run_type": run_type}, f"run-{number}")
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """`seatplan run` on a fresh SQLite file in a temporary folder; its base address."""
@@ -80,6 +107,7 @@ def server() -> Iterator[str]:
         [_seatplan_command(), "run", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    SERVER_ENV[base] = env
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -297,6 +325,7 @@ def test_bad_code_shows_an_alert_and_changes_nothing(visit):
     alert = v.page.get_by_role("alert")
     expect(alert).to_be_visible()
     expect(alert).not_to_be_empty()
+    expect(v.page.get_by_label("Discount code")).to_have_value("NOTACODE")  # kept, to be corrected
     expect(v.page.get_by_label("Additional sessions")).to_have_value("2")
     assert summary_lines(v) == before
     expect(v.summary()).not_to_contain_text("Discount")
@@ -355,8 +384,12 @@ def test_owner_upgrades_with_a_discount_and_gets_the_invoice(visit):
     expect(v.page.locator("main")).to_contain_text(re.compile(r"stay usable until \w+ \d+, \d{4}"))
     v.shot("cancel-confirm")
     v.page.get_by_role("link", name="Keep subscription").click()  # look, don't cancel
+    start_sessions(v.server, count=current + 2)  # 75 % or more of the new limit: the notice
     v.nav("Usage")
-    expect(v.page.locator("main")).to_contain_text(f"Parallel session limit: {current + 3}")
+    expect(v.page.get_by_role("status")).to_contain_text("75 % or more")
+    limit = v.page.locator(".meter", has_text="Parallel session limit").locator(".meter-value")
+    expect(limit).to_have_text(str(current + 3))
+    expect(v.page.get_by_role("img", name=re.compile("Peak parallel sessions per day"))).to_be_visible()
     v.shot("usage")
 
 

@@ -73,6 +73,14 @@ def _check_can_touch(actor: Actor, role: str) -> None:
         raise BillingError("permission_denied", f"Your role may not manage a {role.replace('_', ' ')}.")
 
 
+def _refuse_owner_change(actor: Actor, message: str, code: str, field: str | None = None) -> None:
+    """Only the Owner hears how the Owner can change; anyone else is simply not allowed."""
+    actor.require(Capability.MANAGE_PEOPLE)
+    if not actor.is_system and actor.role != Role.OWNER:
+        raise BillingError("permission_denied", "Your role may not manage the Owner.")
+    raise BillingError(code, message, field)
+
+
 def _validate_role(role: str) -> str:
     if role not in Role.values:
         raise BillingError("role_invalid", f"Unknown role {role!r}.", "role")
@@ -83,7 +91,7 @@ def _validate_role(role: str) -> str:
 def member_add(*, actor: Actor, account: Account, email: str, role: str, now: datetime) -> Membership:
     _validate_role(role)
     if role == Role.OWNER:
-        raise BillingError("role_invalid", "Ownership is transferred, not granted.", "role")
+        _refuse_owner_change(actor, "Ownership is transferred, not granted.", "role_invalid", "role")
     _check_can_touch(actor, role)
     if "@" not in email or len(email) > 254:
         raise BillingError("email_invalid", "Enter a valid e-mail address.", "email")
@@ -102,7 +110,7 @@ def member_change_role(*, actor: Actor, membership: Membership, role: str, now: 
     _validate_role(role)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if role == Role.OWNER or membership.role == Role.OWNER:
-        raise BillingError("owner_required", "Use transfer of ownership to change the Owner.", "role")
+        _refuse_owner_change(actor, "Use transfer of ownership to change the Owner.", "owner_required", "role")
     _check_can_touch(actor, membership.role)
     _check_can_touch(actor, role)
     before = membership.role
@@ -117,7 +125,7 @@ def member_change_role(*, actor: Actor, membership: Membership, role: str, now: 
 def member_remove(*, actor: Actor, membership: Membership, now: datetime) -> None:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == Role.OWNER:
-        raise BillingError("owner_required", "The Owner cannot be removed; transfer ownership first.")
+        _refuse_owner_change(actor, "The Owner cannot be removed; transfer ownership first.", "owner_required")
     _check_can_touch(actor, membership.role)
     audit_record(actor=actor, account_id=membership.account_id, action="member.removed",
                  obj=membership, now=now, before={"email": membership.user.email, "role": membership.role})

@@ -23,6 +23,7 @@ urlpatterns = [
         template_name="web/password_reset_complete.html"), name="password_reset_complete"),
     path("settings/subscriptions/", subscriptions.subscription_management, name="subscriptions"),
     path("settings/subscriptions/new/", checkout.checkout_page, name="subscribe"),
+    path("settings/subscriptions/trial/", subscriptions.trial_begin, name="trial"),
     path("settings/subscriptions/<str:subscription_id>/upgrade/", checkout.checkout_page, name="upgrade"),
     path("settings/subscriptions/<str:subscription_id>/cancel/", subscriptions.subscription_cancel, name="cancel"),
     path("settings/subscriptions/<str:subscription_id>/reactivate/", subscriptions.subscription_reactivate,

@@ -1,3 +1,5 @@
+from datetime import date, datetime
+
 from django import template
 
 from seatplan.billing.money import format_money
@@ -21,3 +23,17 @@ def cycle_label(cycle: str) -> str:
 @register.filter
 def role_label(role: str) -> str:
     return role.replace("_", " ").title()
+
+
+def _day(value: str | datetime | date) -> date:
+    return datetime.fromisoformat(value).date() if isinstance(value, str) else (
+        value.date() if isinstance(value, datetime) else value)
+
+
+@register.filter
+def period(line: dict) -> str:
+    """A line's period as people write it: "Nov 27 – Dec 27, 2026" (the end is exclusive, as in billing)."""
+    get = line.get if isinstance(line, dict) else lambda name: getattr(line, name)
+    start, end = _day(get("period_start")), _day(get("period_end"))
+    first = f"{start:%b} {start.day}" + ("" if start.year == end.year else f", {start.year}")
+    return f"{first} – {end:%b} {end.day}, {end.year}"

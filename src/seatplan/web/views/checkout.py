@@ -15,6 +15,7 @@ from seatplan.accounts.permissions import Capability
 from seatplan.billing.errors import BillingError
 from seatplan.catalog.models import Price
 from seatplan.catalog.selectors import product_get
+from seatplan.idempotency.models import IdempotencyRecord
 from seatplan.idempotency.services import Replay, idempotency_begin, idempotency_finish
 from seatplan.invoices.models import Invoice
 from seatplan.payments.gateway import get_gateway
@@ -87,6 +88,7 @@ def checkout_page(request: HttpRequest, subscription_id: str | None = None) -> H
     order = _order_from(request, subscription)
     action = request.POST.get("action", "update") if request.method == "POST" else "show"
     alert = code_alert = notice = None
+    entered = ""
     if action == "apply":
         entered = request.POST.get("discount_code", "").strip().upper()
         trial_order = Order(order.quantity, order.billing_cycle, entered)
@@ -105,12 +107,14 @@ def checkout_page(request: HttpRequest, subscription_id: str | None = None) -> H
         quote, refused = _quote(here, subscription, order)
     if refused is not None and refused.code not in QUIET_CODES:
         alert = refused.message
-    return _render(request, here, subscription, order, quote, alert=alert, code_alert=code_alert, notice=notice)
+    return _render(request, here, subscription, order, quote, alert=alert, code_alert=code_alert, notice=notice,
+                   entered_code=entered)
 
 
 def _render(request, here, subscription, order, quote, *, alert=None, code_alert=None, notice=None,  # noqa: ANN001
-            status: int = 200) -> HttpResponse:
+            status: int = 200, entered_code: str = "") -> HttpResponse:
     context = {
+        "entered_code": entered_code,
         "subscription": subscription,
         "product": subscription.product if subscription else product_get("testcloud"),
         "order": order,
@@ -123,11 +127,18 @@ def _render(request, here, subscription, order, quote, *, alert=None, code_alert
         "account": here.account,
         "idempotency_key": secrets.token_urlsafe(16),
         "prices": _prices(here, subscription),
+        "trial": _trial_offer(here) if subscription is None else None,
         "monthly_locked": bool(subscription and subscription.billing_cycle == "year" and not subscription.is_trial),
     }
     template = "web/_summary_response.html" if request.htmx and request.POST.get("action") == "update" else (
         "web/checkout.html")
     return render(request, template, context, status=status)
+
+
+def _trial_offer(here: Here):  # noqa: ANN202 - the Product, when the account may still start its trial
+    if Subscription.objects.filter(account=here.account, trial_end__isnull=False).exists():
+        return None
+    return product_get("testcloud")
 
 
 def _prices(here: Here, subscription: Subscription | None) -> dict:
@@ -142,15 +153,21 @@ def _prices(here: Here, subscription: Subscription | None) -> dict:
 
 def _checkout(request: HttpRequest, here: Here, subscription: Subscription | None, order: Order) -> HttpResponse:
     quote = Quote.objects.filter(pk=request.POST.get("quote", ""), account=here.account).first()
+    key = request.POST.get("idempotency_key") or secrets.token_urlsafe(16)
+    scope = f"web:{here.account.pk}"
+    # A form sent again (back button, double submit) answers what the first one did, even though
+    # "additional" now reads against the upgraded subscription.
+    done = IdempotencyRecord.objects.filter(scope=scope, key=key, status_code__isnull=False).first()
+    if quote is not None and done is not None and done.fingerprint == quote.pk:
+        return _replay(request, here, subscription, order, quote, Replay(done.status_code, done.response))
     if quote is None or (quote.quantity, quote.billing_cycle) != (order.quantity, order.billing_cycle) or (
         (quote.discount_code.code if quote.discount_code_id else "") != order.code
     ):
         fresh, refused = _quote(here, subscription, order)
         return _render(request, here, subscription, order, fresh, alert=refused.message if refused else None,
                        notice="Your order changed. Review the summary and press Checkout again.")
-    key = request.POST.get("idempotency_key") or secrets.token_urlsafe(16)
     try:
-        claimed = idempotency_begin(scope=f"web:{here.account.pk}", key=key, fingerprint=quote.pk, now=here.now)
+        claimed = idempotency_begin(scope=scope, key=key, fingerprint=quote.pk, now=here.now)
     except BillingError as refused:  # the same form is being submitted right now (double click)
         return _render(request, here, subscription, order, quote, alert=refused.message, status=409)
     if isinstance(claimed, Replay):

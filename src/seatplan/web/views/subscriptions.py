@@ -9,6 +9,7 @@ from seatplan.accounts.permissions import Capability
 from seatplan.billing.errors import BillingError
 from seatplan.subscriptions import services
 from seatplan.subscriptions.models import Status, Subscription
+from seatplan.subscriptions.trials import trial_start
 from seatplan.web.context import account_page
 
 
@@ -55,4 +56,19 @@ def subscription_reactivate(request: HttpRequest, subscription_id: str) -> HttpR
     else:
         messages.success(request, f"Reactivated. {subscription.product.name} renews on "
                                   f"{subscription.current_period_end:%B %-d, %Y}.")
+    return redirect("web:subscriptions")
+
+
+@account_page(Capability.PURCHASE)
+@require_POST
+def trial_begin(request: HttpRequest) -> HttpResponse:
+    """The free trial (SPEC §4.6), offered on the page to buy TestCloud to an account that never had one."""
+    try:
+        trial = trial_start(actor=request.here.actor, account=request.here.account, product_code="testcloud",
+                            now=request.here.now)
+    except BillingError as refused:
+        messages.error(request, refused.message)
+        return redirect("web:subscribe")
+    messages.success(request, f"Your free trial has started: {trial.quantity} parallel sessions until "
+                              f"{trial.trial_end:%B %-d, %Y}. Nothing is charged.")
     return redirect("web:subscriptions")
