@@ -2,7 +2,6 @@
 
 import argparse
 import os
-import subprocess
 import sys
 from datetime import datetime
 
@@ -76,7 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("  Operator key:  seatplan operator-key --email you@vendor.test", flush=True)
     command = [sys.executable, "-m", "gunicorn", "seatplan.wsgi", "--bind", f"{args.host}:{args.port}",
                "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-"]
-    return subprocess.call(command)  # noqa: S603 - our own interpreter and arguments
+    sys.stdout.flush()
+    # gunicorn takes this process's place: signals (SIGTERM from a supervisor, Ctrl-C) reach it directly.
+    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and arguments
 
 
 def cmd_bill(args: argparse.Namespace) -> int:
