@@ -14,6 +14,7 @@ from seatplan.catalog.models import DiscountCode, Price, Product
 from seatplan.clocks.models import TestClock as Clock
 from seatplan.events.models import AuditEntry, OutboxEvent
 from seatplan.invoices.models import Invoice
+from seatplan.leases.models import SessionLease
 from seatplan.payments.models import PaymentMethod, SandboxCharge
 from seatplan.subscriptions.models import Quote, Subscription
 from tests.conftest import Api, subscribe
@@ -24,7 +25,7 @@ CALLERS = ["owner", "billing_manager", "admin", "member", "outsider", "operator"
 ERROR_CODES = {401: "unauthenticated", 403: "permission_denied", 404: "not_found"}
 
 # path placeholders: {a} Acme, {s} its subscription, {q} an open upgrade quote, {i} its invoice,
-# {m} the Member's membership, {p} the TestCloud product, {c} a test clock.
+# {m} the Member's membership, {p} the TestCloud product, {c} a test clock, {l} a Member's running session.
 MATRIX = [
     # name                  method    path                                 owner  bm  admin member outsider operator
     ("me",                  "get",    "/me",                               (200, 200, 200, 200, 200, 200)),
@@ -55,6 +56,14 @@ MATRIX = [
     ("checkout",            "post",   "/quotes/{q}/checkout",              (200, 200, 403, 403, 404, 403)),
     ("invoices list",       "get",    "/accounts/{a}/invoices",            (200, 200, 403, 403, 404, 200)),
     ("invoice get",         "get",    "/invoices/{i}",                     (200, 200, 403, 403, 404, 200)),
+    ("invoice pdf",         "get",    "/invoices/{i}/pdf",                 (200, 200, 403, 403, 404, 200)),
+    ("schedule decrease",   "post",   "/subscriptions/{s}/scheduled_change", (200, 200, 403, 403, 404, 403)),
+    ("unschedule decrease", "delete", "/subscriptions/{s}/scheduled_change", (200, 200, 403, 403, 404, 403)),
+    ("usage",               "get",    "/accounts/{a}/usage",               (200, 200, 200, 200, 404, 200)),
+    ("session start",       "post",   "/accounts/{a}/sessions",            (201, 403, 201, 201, 404, 403)),
+    ("session get",         "get",    "/sessions/{l}",                     (200, 200, 200, 200, 404, 200)),
+    ("session heartbeat",   "post",   "/sessions/{l}/heartbeat",           (200, 403, 200, 200, 404, 403)),
+    ("session release",     "delete", "/sessions/{l}",                     (200, 403, 200, 200, 404, 403)),
     ("test clock create",   "post",   "/test_clocks",                      (403, 403, 403, 403, 403, 201)),
     ("test clock advance",  "post",   "/test_clocks/{c}/advance",          (403, 403, 403, 403, 403, 200)),
 ]
@@ -72,6 +81,8 @@ BODIES = {
     "payment method put": {"card_number": "4242424242424242", "exp_month": 1, "exp_year": 2031, "cvc": "999"},
     "quote create": {"subscription": "{s}", "billing_cycle": "month", "quantity": 7},
     "test clock create": {"frozen_time": "2027-01-15T12:00:00Z"},
+    "schedule decrease": {"quantity": 3},
+    "session start": {"run_type": "desktop_browser"},
     "test clock advance": {"frozen_time": "2027-01-16T12:00:00Z"},
 }
 
@@ -93,7 +104,7 @@ def snapshot() -> dict:
         "payment_methods": rows(PaymentMethod), "invoices": rows(Invoice), "products": rows(Product),
         "prices": rows(Price), "discounts": rows(DiscountCode), "clocks": rows(Clock),
         "charges": SandboxCharge.objects.count(), "audit": AuditEntry.objects.count(),
-        "outbox": OutboxEvent.objects.count(), "mail": len(mail.outbox),
+        "outbox": OutboxEvent.objects.count(), "mail": len(mail.outbox), "leases": rows(SessionLease),
     }
 
 
@@ -107,7 +118,10 @@ def ids(world) -> dict:
     assert quote.status_code == 201, quote.json()
     clock = world.api("operator").post("/test_clocks", {"frozen_time": "2027-01-15T12:00:00Z"})
     assert clock.status_code == 201, clock.json()
-    return {"a": world.account.pk, "s": sub["subscription"]["id"], "i": sub["invoice"]["id"],
+    lease = world.api("member").post(f"/accounts/{world.account.pk}/sessions", {"run_type": "mobile_native"},
+                                     key="matrix-lease")
+    assert lease.status_code == 201, lease.json()
+    return {"l": lease.json()["id"], "a": world.account.pk, "s": sub["subscription"]["id"], "i": sub["invoice"]["id"],
             "q": quote.json()["id"], "m": world.members["member"].pk, "p": world.product.pk,
             "c": clock.json()["id"]}
 
@@ -272,3 +286,17 @@ def test_a_key_follows_a_role_change(world):
     body = {"product": "testcloud", "billing_cycle": "month", "quantity": 1}
     assert world.api("owner").patch(members_path(world, "billing_manager"), {"role": "member"}).status_code == 200
     refused(world.api("billing_manager").post(path, body), 403, "permission_denied")
+
+
+@pytest.mark.parametrize(("caller", "expected"), [("owner", 201), ("billing_manager", 201), ("admin", 403),
+                                                  ("member", 403), ("outsider", 404), ("operator", 403)])
+def test_who_may_start_the_free_trial(world, caller, expected):
+    before = snapshot()
+    response = Api(world.keys[caller]).post(f"/accounts/{world.account.pk}/trials", {"product": "testcloud"},
+                                            key="trial-1")
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        assert response.json()["error"]["code"] == ERROR_CODES[expected]
+        assert snapshot() == before
+    else:
+        assert response.json()["trial_end"] is not None
