@@ -4,35 +4,21 @@ The same tests run on SQLite, where requests wait for each other and must never 
 and on PostgreSQL, where row locks do the work.
 """
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 
 from seatplan.invoices.models import Invoice
 from seatplan.payments.models import SandboxCharge
 from seatplan.subscriptions.models import Subscription
 from tests.conftest import Api, subscribe
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 16
 
-
-def run_in_threads(work, count=THREADS):
-    barrier = threading.Barrier(count)
-
-    def runner(index):
-        try:
-            barrier.wait()
-            return work(index)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(runner, range(count)))
 
 
 def test_sixteen_checkouts_of_one_quote_charge_once(world):
@@ -46,7 +32,7 @@ def test_sixteen_checkouts_of_one_quote_charge_once(world):
         response = Api(key).post(f"/quotes/{quote['id']}/checkout", key=f"click-{index}")
         return response.status_code, response.json()
 
-    results = run_in_threads(checkout)
+    results = run_in_threads(checkout, THREADS)
     statuses = Counter(status for status, _ in results)
     assert statuses[200] == 1, results
     assert statuses[200] + statuses[409] == THREADS, results
@@ -76,7 +62,7 @@ def test_sixteen_concurrent_upgrades_lose_nothing(world):
             outcomes.append(done.json()["error"]["code"])
         return outcomes
 
-    results = run_in_threads(upgrade)
+    results = run_in_threads(upgrade, THREADS)
     succeeded = sum(1 for outcome in results if outcome and outcome[-1] == "ok")
     refusals = {code for outcome in results for code in outcome if code != "ok"}
     assert refusals <= {"quote_stale", "quote_used", "nothing_to_change", "quantity_decrease_not_allowed"}, results

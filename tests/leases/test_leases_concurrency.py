@@ -4,32 +4,17 @@
 refused — on PostgreSQL (row locks) and on SQLite (requests wait for each other, none fails).
 """
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
 
 from seatplan.leases.models import SessionLease, SessionPool
 from tests.conftest import Api, subscribe
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REQUESTS = 64
 
-
-def run_in_threads(work, count):
-    barrier = threading.Barrier(count)
-
-    def runner(index):
-        try:
-            barrier.wait()
-            return work(index)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(runner, range(count)))
 
 
 def assert_pool_matches_leases(account_id):
