@@ -16,7 +16,6 @@ import time
 import uuid
 
 import httpx
-
 from _harness import Server, emit, fresh_database, log, run_phase, seed
 
 MAX_QUANTITY = 1000

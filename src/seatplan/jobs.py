@@ -39,10 +39,8 @@ def billing_run(*, now: datetime, account_ids: list[str] | None = None,
 
 
 def _leases_expire(now: datetime) -> int:
-    try:
-        from seatplan.leases.services import leases_expire
-    except ImportError:  # the leases app is not there: nothing to expire
-        return 0
+    from seatplan.leases.services import leases_expire  # here: leases depend on subscriptions
+
     return leases_expire(now=now)
 
 

@@ -9,12 +9,16 @@ from seatplan.accounts.models import Account, ApiKey, Membership, User
 from seatplan.accounts.permissions import Actor
 from seatplan.accounts.services import hash_api_key
 from seatplan.billing.errors import BillingError
+from seatplan.sqlrows import Columns, fetch_one
 
 
 @dataclass(frozen=True)
 class Principal:
     user: User
     key: ApiKey
+    # The key's own account and the user's role there, read with the key (None: not a member).
+    account: Account | None = None
+    role: str | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -34,12 +38,39 @@ def principal_from_request(request: HttpRequest) -> Principal | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        key = (ApiKey.objects.select_related("user")
-               .filter(key_hash=hash_api_key(token.strip()), revoked_at__isnull=True).first())
-        if key is not None and key.user.is_active and (key.account_id or key.user.is_staff):
-            principal = Principal(user=key.user, key=key)
+        principal = _principal_for(hash_api_key(token.strip()))
     request._principal = principal  # type: ignore[attr-defined]
     return principal
+
+
+_KEY, _USER = Columns(ApiKey, "k"), Columns(User, "u")
+_MEMBER, _ACCOUNT = Columns(Membership, "m"), Columns(Account, "a")
+# The key, its user, and the user's membership in the key's account with that account: one query on
+# every request (an operator key has no account: the outer joins find nothing).
+_PRINCIPAL_SQL = (
+    f"SELECT {_KEY.sql}, {_USER.sql}, {_MEMBER.sql}, {_ACCOUNT.sql} FROM accounts_apikey k "  # noqa: S608
+    "JOIN accounts_user u ON u.id = k.user_id "
+    "LEFT JOIN accounts_membership m ON m.account_id = k.account_id AND m.user_id = k.user_id "
+    "LEFT JOIN accounts_account a ON a.id = m.account_id "
+    "WHERE k.key_hash = %s AND k.revoked_at IS NULL"
+)
+
+
+def _principal_for(key_hash: str) -> Principal | None:
+    row = fetch_one(_PRINCIPAL_SQL, [key_hash])
+    if row is None:
+        return None
+    offset = 0
+    key = _KEY.build(row, offset)
+    offset += _KEY.width
+    user = _USER.build(row, offset)
+    offset += _USER.width
+    membership = _MEMBER.build(row, offset)
+    account = _ACCOUNT.build(row, offset + _MEMBER.width)
+    if not (user.is_active and (key.account_id or user.is_staff)):
+        return None
+    key.user = user
+    return Principal(user=user, key=key, account=account, role=membership.role if membership else None)
 
 
 class ApiKeyAuth(HttpBearer):
@@ -55,13 +86,9 @@ def account_access(principal: Principal, account_id: str) -> tuple[Account, Acto
             raise BillingError("not_found", "No such account.")
         role = None
     else:
-        if principal.key.account_id != account_id:
+        if principal.key.account_id != account_id or principal.account is None:
             raise BillingError("not_found", "No such account.")
-        membership = (Membership.objects.select_related("account")
-                      .filter(account_id=account_id, user_id=principal.user.pk).first())
-        if membership is None:
-            raise BillingError("not_found", "No such account.")
-        account, role = membership.account, membership.role
+        account, role = principal.account, principal.role
     return account, Actor(user=principal.user, role=role, is_operator=principal.is_operator)
 
 

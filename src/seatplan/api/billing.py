@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router
 from ninja.decorators import decorate_view
 
-from seatplan.accounts.permissions import Capability
+from seatplan.accounts.permissions import Actor, Capability
 from seatplan.api import schemas
 from seatplan.api.auth import account_access
 from seatplan.api.context import now_for, principal
@@ -17,8 +17,7 @@ from seatplan.payments import services as payments
 from seatplan.payments.gateway import get_gateway
 from seatplan.payments.models import PaymentMethod
 from seatplan.subscriptions.checkout import quote_checkout
-from seatplan.subscriptions.models import Quote
-from seatplan.subscriptions.quotes import quote_create
+from seatplan.subscriptions.quotes import quote_create, quote_with_product
 
 router = Router(tags=["Billing"])
 
@@ -69,7 +68,7 @@ def quote_post(request: HttpRequest, account_id: str, payload: schemas.QuoteCrea
 
 
 def _quote_access(request: HttpRequest, quote_id: str):  # noqa: ANN202
-    quote = Quote.objects.select_related("product", "discount_code").filter(pk=quote_id).first()
+    quote = quote_with_product(quote_id)
     caller = principal(request)
     if quote is None or not (caller.is_operator or quote.account_id == caller.key.account_id):
         raise BillingError("not_found", "No such quote.")
@@ -87,17 +86,26 @@ def quote_get(request: HttpRequest, quote_id: str) -> JsonResponse:
 @router.post("/quotes/{quote_id}/checkout")
 @decorate_view(idempotent(required=True))
 def checkout(request: HttpRequest, quote_id: str) -> JsonResponse:
-    quote, account, actor = _quote_access(request, quote_id)
+    caller = principal(request)
+    if caller.is_operator or caller.role is None or not Actor(user=caller.user, role=caller.role).can(
+            Capability.PURCHASE):
+        # Answered as before: 404 for a quote the caller cannot see, then 403 for the role.
+        quote, account, actor = _quote_access(request, quote_id)
+    else:
+        # A member who may buy: the checkout reads the quote itself, within the caller's account.
+        account, actor = account_access(caller, caller.key.account_id)
     try:
-        result = quote_checkout(actor=actor, account=account, quote_id=quote.pk, gateway=get_gateway(),
+        result = quote_checkout(actor=actor, account=account, quote_id=quote_id, gateway=get_gateway(),
                                 now=now_for(request, account))
     except BillingError as error:
         if error.code == "discount_exhausted":
             error.status = 409  # type: ignore[attr-defined]
+        if error.code == "not_found":
+            raise BillingError("not_found", "No such quote.") from None
         raise
-    subscription = result.subscription
-    subscription = type(subscription).objects.select_related("product", "discount_code").get(pk=subscription.pk)
-    return JsonResponse({"subscription": subscription_json(subscription), "invoice": invoice_json(result.invoice)})
+    # Both as just written (the checkout loaded the product; the invoice keeps its lines).
+    return JsonResponse({"subscription": subscription_json(result.subscription),
+                         "invoice": invoice_json(result.invoice)})
 
 
 _invoices = Invoice.objects.prefetch_related("lines")

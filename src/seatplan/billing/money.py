@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -27,6 +28,7 @@ def currency_exponent(currency: str) -> int:
     return int(get_currency_precision(currency.upper()))
 
 
+@lru_cache(maxsize=4096)  # a pure function of its arguments; a billing batch formats the same few amounts
 def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
     """Format integer minor units for people, e.g. 74500 USD -> "$745.00"."""
     # scaleb shifts the decimal point exactly; no float ever sees the amount.

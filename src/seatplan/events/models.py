@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 
 
 class AuditEntry(models.Model):
@@ -37,7 +38,13 @@ class OutboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["delivered_at", "created_at"])]
+        indexes = [
+            models.Index(fields=["delivered_at", "created_at"]),
+            # The e-mails still to send, in order: what every delivery pass reads. Webhook events are
+            # not sent from here and stay undelivered; without this index each pass read all of them.
+            models.Index(fields=["id"], condition=Q(delivered_at__isnull=True, type="email"),
+                         name="outbox_email_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"

@@ -1,13 +1,15 @@
 """Keyed requests: the first response is kept and replayed for the same key (API.md)."""
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from seatplan.billing.errors import BillingError
 from seatplan.idempotency.models import IdempotencyRecord
+from seatplan.sqlrows import insert, update
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,12 @@ def idempotency_begin(*, scope: str, key: str, fingerprint: str, now: datetime) 
     if not key or len(key) > 255:
         raise BillingError("idempotency_key_invalid", "Idempotency-Key is 1 to 255 characters.")
     try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
+        # One INSERT, committed on its own (autocommit): the claim is visible to a concurrent request at
+        # once. Inside a caller's transaction a savepoint keeps that transaction usable after a conflict.
+        record = IdempotencyRecord(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            insert(record)
+        return record
     except IntegrityError:
         pass
     record = IdempotencyRecord.objects.get(scope=scope, key=key)
@@ -41,4 +47,5 @@ def idempotency_finish(record: IdempotencyRecord, *, status_code: int, body: dic
     if status_code >= 500:
         record.delete()  # nothing was done for sure: let the client try again with the key
         return
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status_code, response=body)
+    record.status_code, record.response = status_code, body
+    update(record, ["status_code", "response"])

@@ -4,20 +4,24 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F
 
 from seatplan.accounts.models import Account
 from seatplan.invoices.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
+from seatplan.sqlrows import fetch_one, insert
+
+# One statement: the UPDATE takes the row lock and says where the block ends (SQLite ≥ 3.35 and
+# PostgreSQL both have RETURNING).
+_TAKE_SQL = "UPDATE invoices_invoicecounter SET last_number = last_number + %s WHERE series = %s RETURNING last_number"
 
 
 def invoice_numbers_take(count: int = 1, *, series: str | None = None) -> list[int]:
     """Take the next `count` numbers under the counter's row lock (call inside a transaction)."""
     series = series or settings.INVOICE_NUMBER_PREFIX
-    counter = InvoiceCounter.objects.filter(series=series)
-    if not counter.update(last_number=F("last_number") + count):
+    row = fetch_one(_TAKE_SQL, [count, series])
+    if row is None:
         InvoiceCounter.objects.get_or_create(series=series)
-        counter.update(last_number=F("last_number") + count)
-    last = InvoiceCounter.objects.values_list("last_number", flat=True).get(series=series)
+        row = fetch_one(_TAKE_SQL, [count, series])
+    last = row[0]
     return list(range(last - count + 1, last + 1))
 
 
@@ -33,7 +37,7 @@ def invoice_issue(
     """Issue one invoice (inside the caller's transaction); paid ones carry their payment."""
     series = settings.INVOICE_NUMBER_PREFIX
     (sequence,) = invoice_numbers_take(1, series=series)
-    invoice = Invoice.objects.create(
+    invoice = Invoice(
         series=series, sequence=sequence, number=format_number(series, sequence), account=account,
         subscription_id=subscription_id, status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
         currency=currency, subtotal=subtotal, discount_total=discount_total, tax=tax, total=total,
@@ -41,7 +45,11 @@ def invoice_issue(
         billing_details=account.billing_details(), account_name=account.name, issued_at=now,
         paid_at=now if paid else None,
     )
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=invoice, position=i, **line) for i, line in enumerate(lines)
-    )
+    insert(invoice)
+    rows = [InvoiceLine(invoice=invoice, position=i, **line) for i, line in enumerate(lines)]
+    insert(*rows)
+    # The lines as written, for whoever shows the invoice next in this request (no read back).
+    written = invoice.lines.all()
+    written._result_cache, written._prefetch_done = rows, True
+    invoice._prefetched_objects_cache = {"lines": written}
     return invoice

@@ -2,13 +2,15 @@
 
 import secrets
 import time
+from contextlib import nullcontext
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from seatplan.billing.errors import BillingError
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, SavedCard
 from seatplan.payments.models import SandboxCharge
+from seatplan.sqlrows import insert
 
 # Card number → what charging it does (API.md "Sandbox test cards").
 TEST_CARDS = {
@@ -46,21 +48,17 @@ class SandboxGateway:
         return SavedCard(token=token, brand="Visa", last4=number[-4:], exp_month=exp_month, exp_year=exp_year)
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str, now: datetime) -> ChargeResult:
-        existing = self.find_charge(idempotency_key=idempotency_key)
-        if existing is not None:
-            return existing
         behaviour = token.split(".")[1] if token.startswith("sbx.") else "card_declined"
-        if behaviour == "slow":
+        if behaviour == "slow" and self.find_charge(idempotency_key=idempotency_key) is None:
             time.sleep(SLOW_SECONDS)
         failure = "" if behaviour in ("succeeds", "slow") else behaviour
+        # Insert first: the unique key decides. A key seen before (a retry, or a race) keeps its first result.
         try:
-            with transaction.atomic():
-                charge = SandboxCharge.objects.create(
-                    idempotency_key=idempotency_key, token=token, amount=amount, currency=currency,
-                    status="failed" if failure else "succeeded", failure_code=failure, created_at=now,
-                )
+            charge = SandboxCharge(idempotency_key=idempotency_key, token=token, amount=amount, currency=currency,
+                                   status="failed" if failure else "succeeded", failure_code=failure, created_at=now)
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                insert(charge)
         except IntegrityError:
-            # The same key raced in from elsewhere: its first result stands.
             return self.find_charge(idempotency_key=idempotency_key)  # type: ignore[return-value]
         return _result(charge)
 
@@ -79,7 +77,7 @@ class SandboxGateway:
                                       currency=r["currency"], status="failed" if failure else "succeeded",
                                       failure_code=failure, created_at=now))
         with transaction.atomic():
-            SandboxCharge.objects.bulk_create(rows, ignore_conflicts=True)
+            insert(*rows, ignore_conflicts=True)
         found = {c.idempotency_key: c for c in SandboxCharge.objects.filter(idempotency_key__in=keys)}
         return [_result(found[key]) for key in keys]
 

@@ -8,6 +8,7 @@ that a job running twice never sends one twice.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from django.conf import settings
 from django.urls import reverse
@@ -17,6 +18,7 @@ from seatplan.billing.money import format_money
 from seatplan.events.models import OutboxEvent
 from seatplan.events.services import email_enqueue
 from seatplan.invoices.models import Invoice
+from seatplan.sqlrows import fetch_all, insert
 from seatplan.subscriptions.models import Subscription
 
 
@@ -26,6 +28,9 @@ class Email:
     body: str
     dedupe_key: str
     attachments: tuple[str, ...] = ()  # invoice ids, attached as PDF
+
+
+BILLING_ROLES = (Role.OWNER, Role.BILLING_MANAGER)  # who receives billing e-mails (with invoice_emails)
 
 
 def billing_recipients(account_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -39,6 +44,18 @@ def billing_recipients(account_ids: Iterable[str]) -> dict[str, list[str]]:
     for account_id, extra in Account.objects.filter(pk__in=ids).values_list("pk", "invoice_emails"):
         found[account_id].update(address.lower() for address in extra or [] if address)
     return {pk: sorted(addresses) for pk, addresses in found.items()}
+
+
+def account_recipients(account: Account, member_emails: list[str] | None = None) -> list[str]:
+    """billing_recipients of one account already in hand; `member_emails`: its Owner's and Billing
+    Managers' addresses if the caller read them already (else one query)."""
+    if member_emails is None:
+        member_emails = [email for (email,) in fetch_all(
+            "SELECT u.email FROM accounts_membership m JOIN accounts_user u ON u.id = m.user_id "
+            "WHERE m.account_id = %s AND m.role IN (%s, %s)", [account.pk, *BILLING_ROLES])]
+    found = {email.lower() for email in member_emails}
+    found.update(address.lower() for address in account.invoice_emails or [] if address)
+    return sorted(found)
 
 
 def email_send(*, account_id: str, email: Email, now: datetime) -> None:
@@ -62,11 +79,16 @@ def emails_queue(items: list[tuple[str, "Email"]], now: datetime) -> None:
     recipients = billing_recipients(account_id for account_id, _ in items)
     rows = [email_rows(account_id=account_id, to=recipients[account_id], email=email, now=now)
             for account_id, email in items]
-    OutboxEvent.objects.bulk_create([row for row in rows if row is not None], ignore_conflicts=True)
+    insert(*[row for row in rows if row is not None], ignore_conflicts=True)
 
 
 def _link(name: str) -> str:
-    return settings.SITE_URL + reverse(f"web:{name}")
+    return settings.SITE_URL + _path(name)
+
+
+@lru_cache(maxsize=64)
+def _path(name: str) -> str:
+    return reverse(f"web:{name}")  # the same for every e-mail of a batch: resolved once
 
 
 def _date(value: datetime) -> str:

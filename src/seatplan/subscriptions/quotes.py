@@ -4,7 +4,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 
 from seatplan.accounts.models import Account
 from seatplan.accounts.permissions import Actor, Capability
@@ -18,6 +17,7 @@ from seatplan.catalog.selectors import (
     product_get,
     validate_cycle,
 )
+from seatplan.sqlrows import Columns, fetch_one, insert
 from seatplan.subscriptions.models import MAX_QUANTITY, Quote, Status, Subscription
 from seatplan.subscriptions.terms import current_terms, discount_code_id_for, line_to_json, outcome_to_json
 
@@ -30,6 +30,47 @@ def _check_quantity(quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
         raise BillingError("quantity_invalid", f"quantity is a whole number from 1 to {MAX_QUANTITY}.",
                            "quantity")
+
+
+_SUB, _PRODUCT = Columns(Subscription, "s"), Columns(Product, "p")
+_PRICE, _DISCOUNT, _QUOTE = Columns(Price, "pr"), Columns(DiscountCode, "dc"), Columns(Quote, "q")
+# A request's one read of what it prices or checks out, with what the response shows: plain SQL (the
+# ORM's select_related compiled slower than the database answered).
+_SUBSCRIPTION_SQL = (
+    f"SELECT {_SUB.sql}, {_PRODUCT.sql}, {_PRICE.sql}, {_DISCOUNT.sql} "  # noqa: S608 - columns from metadata
+    "FROM subscriptions_subscription s JOIN catalog_product p ON p.id = s.product_id "
+    "JOIN catalog_price pr ON pr.id = s.price_id LEFT JOIN catalog_discountcode dc ON dc.id = s.discount_code_id "
+    "WHERE s.id = %s AND s.account_id = %s"
+)
+_QUOTE_SQL = (
+    f"SELECT {_QUOTE.sql}, {_PRODUCT.sql}, {_DISCOUNT.sql} FROM subscriptions_quote q "  # noqa: S608
+    "JOIN catalog_product p ON p.id = q.product_id LEFT JOIN catalog_discountcode dc ON dc.id = q.discount_code_id "
+    "WHERE q.id = %s"
+)
+
+
+def _subscription_for_quote(subscription_id: str, account: Account) -> Subscription | None:
+    """The account's subscription with its product, price and discount code, or None."""
+    row = fetch_one(_SUBSCRIPTION_SQL, [subscription_id, account.pk])
+    if row is None:
+        return None
+    subscription = _SUB.build(row)
+    at = _SUB.width
+    subscription.product = _PRODUCT.build(row, at)
+    subscription.price = _PRICE.build(row, at + _PRODUCT.width)
+    subscription.discount_code = _DISCOUNT.build(row, at + _PRODUCT.width + _PRICE.width)
+    return subscription
+
+
+def quote_with_product(quote_id: str) -> Quote | None:
+    """A quote with its product and discount code (what its JSON shows), or None."""
+    row = fetch_one(_QUOTE_SQL, [quote_id])
+    if row is None:
+        return None
+    quote = _QUOTE.build(row)
+    quote.product = _PRODUCT.build(row, _QUOTE.width)
+    quote.discount_code = _DISCOUNT.build(row, _QUOTE.width + _PRODUCT.width)
+    return quote
 
 
 def _live_subscription(account: Account, product: Product) -> Subscription | None:
@@ -49,8 +90,7 @@ def quote_create(
     code = (discount_code or "").strip() or None
     subscription = None
     if subscription_id:
-        subscription = (Subscription.objects.select_related("product", "price", "discount_code")
-                        .filter(pk=subscription_id, account=account).first())
+        subscription = _subscription_for_quote(subscription_id, account)
         if subscription is None:
             raise BillingError("not_found", "No such subscription.", "subscription")
         product = subscription.product
@@ -104,16 +144,18 @@ def _quote_save(
     *, account: Account, subscription: Subscription | None, product: Product, price: Price,
     billing_cycle: str, quantity: int, entered: DiscountCode | None, result: QuoteResult, now: datetime,
 ) -> Quote:
-    with transaction.atomic():
-        return Quote.objects.create(
-            account=account, subscription=subscription,
-            subscription_version=subscription.version if subscription else None,
-            product=product, price=price, billing_cycle=billing_cycle, quantity=quantity,
-            discount_code=entered, currency=price.currency,
-            lines=[line_to_json(line) for line in result.lines],
-            subtotal=result.subtotal, discount_total=result.discount_total, tax=result.tax,
-            total=result.total, credit_applied=result.credit_applied, amount_due=result.amount_due,
-            outcome=outcome_to_json(result, discount_code_id_for(result, entered, subscription)),
-            next_renewal_at=result.next_renewal_at, next_renewal_amount=result.next_renewal_amount,
-            created_at=now, expires_at=now + timedelta(seconds=settings.QUOTE_TTL_SECONDS),
-        )
+    # One INSERT, atomic on its own (no transaction of its own to open and commit).
+    quote = Quote(
+        account=account, subscription=subscription,
+        subscription_version=subscription.version if subscription else None,
+        product=product, price=price, billing_cycle=billing_cycle, quantity=quantity,
+        discount_code=entered, currency=price.currency,
+        lines=[line_to_json(line) for line in result.lines],
+        subtotal=result.subtotal, discount_total=result.discount_total, tax=result.tax,
+        total=result.total, credit_applied=result.credit_applied, amount_due=result.amount_due,
+        outcome=outcome_to_json(result, discount_code_id_for(result, entered, subscription)),
+        next_renewal_at=result.next_renewal_at, next_renewal_amount=result.next_renewal_amount,
+        created_at=now, expires_at=now + timedelta(seconds=settings.QUOTE_TTL_SECONDS),
+    )
+    insert(quote)
+    return quote

@@ -28,6 +28,7 @@ from seatplan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from seatplan.invoices.services import format_number, invoice_numbers_take
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
 from seatplan.payments.models import AttemptStatus, PaymentAttempt, PaymentMethod
+from seatplan.sqlrows import insert
 from seatplan.subscriptions import emails
 from seatplan.subscriptions.bulk import rows_update
 from seatplan.subscriptions.models import LIVE_STATUSES, Status, Subscription
@@ -194,11 +195,11 @@ def _issue(subs: list[Subscription], accounts: dict[str, Account], credits: dict
     for account_id, used in used_credit.items():
         if used:
             Account.objects.filter(pk=account_id).update(credit_balance=F("credit_balance") - used)
-    Invoice.objects.bulk_create(invoices)
-    InvoiceLine.objects.bulk_create(lines)
-    PaymentAttempt.objects.bulk_create(attempts)
-    AuditEntry.objects.bulk_create(audits)
-    OutboxEvent.objects.bulk_create(events + _receipts([i for i in invoices if i.status == InvoiceStatus.PAID], now))
+    insert(*invoices)
+    insert(*lines, read_keys=False)
+    insert(*attempts)
+    insert(*audits, read_keys=False)
+    insert(*events, *_receipts([i for i in invoices if i.status == InvoiceStatus.PAID], now), read_keys=False)
     return charges
 
 
@@ -275,7 +276,7 @@ def _mark_paid(paid: list[PaymentAttempt], now: datetime) -> None:
         sub.status, sub.next_retry_at, sub.version = Status.ACTIVE, None, sub.version + 1
         sub.save(update_fields=["status", "next_retry_at", "version"])
         _changed(sub, "subscription.payment_recovered", before, now)
-    OutboxEvent.objects.bulk_create(_receipts(invoices, now))
+    insert(*_receipts(invoices, now), read_keys=False)
 
 
 def _changed(sub: Subscription, action: str, before: dict, now: datetime) -> None:
@@ -353,11 +354,9 @@ def sub_end(sub: Subscription, *, ended_at: datetime, action: str, before: dict,
 
 
 def leases_settle_on_commit(account_id: str, now: datetime) -> None:
-    """The session limit changed: settle the account's leases once this commits (if leases exist)."""
-    try:
-        from seatplan.leases.services import lease_queue_grant
-    except ImportError:  # the leases app is optional to this module
-        return
+    """The session limit changed: settle the account's leases once this commits."""
+    from seatplan.leases.services import lease_queue_grant  # here: leases depend on subscriptions
+
     transaction.on_commit(lambda: lease_queue_grant(account_id=account_id, now=now))
 
 

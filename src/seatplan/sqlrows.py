@@ -1,0 +1,180 @@
+"""Several models from one hand-written SELECT (a join), converted as the ORM would convert them.
+
+The hot paths (API-key authentication, checkout) read two to four related rows at once, some of them
+locked. Written with the ORM these are several queries, or one whose compilation costs more than the
+database spends running it; here the SQL is plain text and each model's columns are listed from its
+metadata, so the statement stays readable and works on SQLite and PostgreSQL alike.
+
+    USER = Columns(User, "u")
+    sql = f"SELECT {KEY.sql}, {USER.sql} FROM accounts_apikey k JOIN accounts_user u ON ..."
+    row = fetch_one(sql, params)
+    key, user = KEY.build(row, 0), USER.build(row, KEY.width)
+"""
+
+from functools import lru_cache
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import BooleanField, CharField, ForeignKey, IntegerField, Model, TextField
+from django.db.models.expressions import Col
+
+
+class Columns:
+    """The concrete columns of `model` under a table alias, and building an instance from them."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [f.attname for f in self.fields]
+        self.sql = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
+        self.width = len(self.fields)
+        self._alias = alias
+        self._converters: dict[str, list] = {}  # per database vendor
+
+    def _converters_for(self) -> list:
+        vendor = connection.vendor
+        if vendor not in self._converters:
+            found = []
+            for i, field in enumerate(self.fields):
+                col = Col(self._alias, field)
+                funcs = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+                if funcs:
+                    found.append((i, funcs, col))
+            self._converters[vendor] = found
+        return self._converters[vendor]
+
+    def build(self, row: tuple, start: int = 0) -> Model | None:
+        """The instance from row[start:start + width]; None when its primary key is NULL (outer join)."""
+        values = list(row[start:start + self.width])
+        if values[self.attnames.index(self.model._meta.pk.attname)] is None:
+            return None
+        for i, funcs, col in self._converters_for():
+            for func in funcs:
+                values[i] = func(values[i], col, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def for_update(*aliases: str) -> str:
+    """The locking clause for this database: rows of `aliases` only; nothing on SQLite (it locks at BEGIN)."""
+    if not connection.features.has_select_for_update:
+        return ""
+    if aliases and connection.features.has_select_for_update_of:
+        return " FOR UPDATE OF " + ", ".join(aliases)
+    return " FOR UPDATE"
+
+
+def fetch_one(sql: str, params: list) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def fetch_all(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: list) -> int:
+    """Run one statement; returns the rows it touched."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(model: type[Model], rows: int, ignore_conflicts: bool, read_keys: bool) -> tuple[str, list, bool]:
+    """The statement, its fields, and whether it returns a database-made primary key (auto-increment)."""
+    meta = model._meta
+    auto = meta.auto_field is not None and meta.pk is meta.auto_field
+    fields = [f for f in meta.concrete_fields if not (auto and f is meta.pk)]
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    sql = f'INSERT INTO "{meta.db_table}" ({names}) VALUES ' + ", ".join([one] * rows)  # noqa: S608
+    # ON CONFLICT DO NOTHING: PostgreSQL, and SQLite since 3.24; RETURNING: both (SQLite since 3.35).
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    returning = auto and read_keys and not ignore_conflicts  # as bulk_create: ignored conflicts leave keys unread
+    if returning:
+        sql += f' RETURNING "{meta.pk.column}"'
+    return sql, fields, returning
+
+
+def insert(*objs: Model, ignore_conflicts: bool = False, read_keys: bool = True) -> None:
+    """INSERT new instances of one model, one multi-row statement (as many as the database takes at once).
+
+    What `create`/`bulk_create` write, with less Python: values go through each field's own preparation
+    for this database, as the ORM's would, and are sent as plain parameters (Django's bulk_create on
+    PostgreSQL sends one array per column, which psycopg quotes element by element). An auto-increment
+    key is read back unless conflicts are ignored (as with bulk_create) or `read_keys` is False.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    fields, returning = _insert_sql(model, 1, ignore_conflicts, read_keys)[1:]
+    if len(objs) >= COPY_FROM and not returning and not ignore_conflicts and connection.vendor == "postgresql":
+        _copy(model, fields, objs)
+        return
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    for start in range(0, len(objs), size):
+        chunk = objs[start:start + size]
+        sql, fields, returning = _insert_sql(model, len(chunk), ignore_conflicts, read_keys)
+        db, prepare = connections[DEFAULT_DB_ALIAS], _preparers(model, tuple(fields))
+        params = [value for obj in chunk for value in _row(obj, fields, prepare, db)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if returning:
+                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=False):
+                    obj.pk = pk
+        for obj in chunk:
+            obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _preparer(field):  # noqa: ANN001, ANN202
+    """field.get_db_prep_save, short-cut for the plain values a batch is made of (str, int, bool, None):
+    those fields would return them unchanged on both databases."""
+    if isinstance(field, ForeignKey):
+        return _preparer(field.target_field)
+    plain = (str if type(field) in (CharField, TextField) else
+             bool if type(field) is BooleanField else
+             int if isinstance(field, IntegerField) and not field.primary_key else None)
+
+    def prepare(value, db):  # noqa: ANN001, ANN202
+        if value is None or (plain is not None and type(value) is plain):
+            return value
+        return field.get_db_prep_save(value, db)
+    return prepare
+
+
+@lru_cache(maxsize=512)
+def _preparers(model: type[Model], fields: tuple) -> list:
+    return [_preparer(f) for f in fields]
+
+
+def _row(obj: Model, fields: list, prepare: list, db) -> list:  # noqa: ANN001
+    return [p(f.pre_save(obj, True), db) for f, p in zip(fields, prepare, strict=True)]
+
+
+COPY_FROM = 20  # rows: from this many on, PostgreSQL gets them by COPY (a batch job's bookkeeping)
+
+
+def _copy(model: type[Model], fields: list, objs: tuple) -> None:
+    """COPY the rows in (PostgreSQL): no SQL text to build and parse for thousands of values, and the
+    same checks as an INSERT (constraints, triggers); one statement, inside the caller's transaction."""
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f'COPY "{model._meta.db_table}" ({names}) FROM STDIN') as copy:
+        db, prepare = connections[DEFAULT_DB_ALIAS], _preparers(model, tuple(fields))
+        for obj in objs:
+            copy.write_row(_row(obj, fields, prepare, db))
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+def update(obj: Model, names: list[str]) -> int:
+    """UPDATE the named fields of a saved instance (what `save(update_fields=...)` writes)."""
+    meta = obj._meta
+    fields = [meta.get_field(name) for name in names]
+    sql = (f'UPDATE "{meta.db_table}" SET ' + ", ".join(f'"{f.column}" = %s' for f in fields)  # noqa: S608
+           + f' WHERE "{meta.pk.column}" = %s')
+    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+    return execute(sql, [*params, obj.pk])
