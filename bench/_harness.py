@@ -6,6 +6,7 @@ light) — seeding runs in a child process (bench/_seed.py) with the benchmark's
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -292,3 +293,24 @@ def run_phase(name: str, workers: list[Callable[[], float | None]], duration: fl
 def emit(result: dict) -> None:
     """The machine-readable result: the LAST line on stdout."""
     print(json.dumps(result), flush=True)
+
+
+def load_arguments(prog: str, doc: str | None, quick_help: str, argv: list[str],
+                   extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """The options every HTTP load benchmark takes; phase lengths and accounts resolved for --quick."""
+    p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (default 1)")
+    p.add_argument("--duration", type=float, help="seconds per measured phase (default 30, quick 8)")
+    p.add_argument("--warmup", type=float, help="seconds of unmeasured load first (default 5, quick 2)")
+    p.add_argument("--accounts", type=int, help="accounts seeded (default 400, quick 100)")
+    if extra:
+        extra(p)
+    args = p.parse_args(argv)
+    args.duration = args.duration or (8.0 if args.quick else 30.0)
+    args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
+    args.accounts = args.accounts or (100 if args.quick else 400)
+    args.error = p.error
+    return args

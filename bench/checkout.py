@@ -10,13 +10,12 @@ subscription. The baseline is POST /api/v1/bench/baseline (lock a row, update it
 same server, same clients, same duration. The last stdout line is the JSON result.
 """
 
-import argparse
 import sys
 import time
 import uuid
 
 import httpx
-from _harness import Server, emit, fresh_database, log, run_phase, seed
+from _harness import Server, emit, fresh_database, load_arguments, log, run_phase, seed
 
 MAX_QUANTITY = 1000
 GOAL_RATIO, GOAL_P99_MS = 0.25, 100.0
@@ -95,21 +94,10 @@ class CheckoutClient:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="bench/run checkout", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="100 accounts, 8 s phases (about 40 s in all)")
-    p.add_argument("--clients", type=int, default=16)
-    p.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (default 1)")
-    p.add_argument("--duration", type=float, help="seconds per measured phase (default 30, quick 8)")
-    p.add_argument("--warmup", type=float, help="seconds of unmeasured load first (default 5, quick 2)")
-    p.add_argument("--accounts", type=int, help="accounts seeded (default 400, quick 100)")
-    args = p.parse_args(argv)
-    duration = args.duration or (8.0 if args.quick else 30.0)
-    warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
-    n_accounts = args.accounts or (100 if args.quick else 400)
+    args = load_arguments("bench/run checkout", __doc__, "100 accounts, 8 s phases (about 40 s in all)", argv)
+    duration, warmup, n_accounts = args.duration, args.warmup, args.accounts
     if n_accounts < args.clients:
-        p.error("need at least one account per client")
+        args.error("need at least one account per client")
 
     log(f"checkout benchmark: {args.clients} clients, {duration:.0f}s phases, {n_accounts} accounts"
         f"{' (quick)' if args.quick else ''}")

@@ -13,7 +13,6 @@ POST /api/v1/bench/baseline, same server, same clients, same duration. The last 
 JSON result.
 """
 
-import argparse
 import random
 import subprocess
 import sys
@@ -23,7 +22,19 @@ import uuid
 from collections import Counter, deque
 
 import httpx
-from _harness import DB_NAME, PG_HOST, PG_PORT, PG_USER, Server, emit, fresh_database, log, run_phase, seed
+from _harness import (
+    DB_NAME,
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    Server,
+    emit,
+    fresh_database,
+    load_arguments,
+    log,
+    run_phase,
+    seed,
+)
 
 GOAL_RATIO, GOAL_P99_MS = 0.8, 50.0
 LIMIT = 2  # sessions per seeded account
@@ -147,19 +158,8 @@ class LeaseClient:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="bench/run leases", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="100 accounts, 8 s phases")
-    p.add_argument("--clients", type=int, default=16)
-    p.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (default 1)")
-    p.add_argument("--duration", type=float, help="seconds per measured phase (default 30, quick 8)")
-    p.add_argument("--warmup", type=float, help="seconds of unmeasured load first (default 5, quick 2)")
-    p.add_argument("--accounts", type=int, help="accounts seeded (default 400, quick 100)")
-    args = p.parse_args(argv)
-    duration = args.duration or (8.0 if args.quick else 30.0)
-    warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
-    n_accounts = args.accounts or (100 if args.quick else 400)
+    args = load_arguments("bench/run leases", __doc__, "100 accounts, 8 s phases", argv)
+    duration, warmup, n_accounts = args.duration, args.warmup, args.accounts
 
     log(f"leases benchmark: {args.clients} clients, {duration:.0f}s phases, {n_accounts} accounts of "
         f"{LIMIT} sessions{' (quick)' if args.quick else ''}")
