@@ -13,7 +13,7 @@ metadata, so the statement stays readable and works on SQLite and PostgreSQL ali
 
 from functools import lru_cache
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 from django.db.models import BooleanField, CharField, ForeignKey, IntegerField, Model, TextField
 from django.db.models.expressions import Col
 
@@ -118,7 +118,7 @@ def insert(*objs: Model, ignore_conflicts: bool = False, read_keys: bool = True)
     for start in range(0, len(objs), size):
         chunk = objs[start:start + size]
         sql, fields, returning = _insert_sql(model, len(chunk), ignore_conflicts, read_keys)
-        db, prepare = connections[DEFAULT_DB_ALIAS], _preparers(model, tuple(fields))
+        db, prepare = connection, _preparers(model, tuple(fields))
         params = [value for obj in chunk for value in _row(obj, fields, prepare, db)]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -163,7 +163,7 @@ def _copy(model: type[Model], fields: list, objs: tuple) -> None:
     names = ", ".join(f'"{f.column}"' for f in fields)
     with connection.cursor() as cursor, cursor.cursor.copy(
             f'COPY "{model._meta.db_table}" ({names}) FROM STDIN') as copy:
-        db, prepare = connections[DEFAULT_DB_ALIAS], _preparers(model, tuple(fields))
+        db, prepare = connection, _preparers(model, tuple(fields))
         for obj in objs:
             copy.write_row(_row(obj, fields, prepare, db))
     for obj in objs:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from seatplan.accounts.permissions import Actor
 from seatplan.events.models import AuditEntry, OutboxEvent
+from seatplan.sqlrows import insert
 
 
 def audit_record(
@@ -20,16 +21,10 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
-        account_id=account_id,
-        actor=actor.label,
-        action=action,
-        object_type=type(obj).__name__,
-        object_id=str(obj.pk),
-        before=before,
-        after=after,
-        created_at=now,
-    )
+    entry = AuditEntry(account_id=account_id, actor=actor.label, action=action, object_type=type(obj).__name__,
+                       object_id=str(obj.pk), before=before, after=after, created_at=now)
+    insert(entry)  # one plain INSERT: every change writes one of these
+    return entry
 
 
 def outbox_add(
@@ -46,16 +41,28 @@ def outbox_add(
         return None
 
 
+def email_event(
+    *, account_id: str | None, to: Iterable[str], subject: str, body: str, now: datetime,
+    dedupe_key: str | None = None, attachments: Iterable[str] = (),
+) -> OutboxEvent | None:
+    """The (unsaved) outbox row of an e-mail; None when it has nobody to go to."""
+    recipients = sorted({address.lower() for address in to if address})
+    if not recipients:
+        return None
+    payload = {"to": recipients, "subject": subject, "body": body, "attachments": list(attachments)}
+    return OutboxEvent(account_id=account_id, type="email", payload=payload, created_at=now, dedupe_key=dedupe_key)
+
+
 def email_enqueue(
     *, account_id: str | None, to: Iterable[str], subject: str, body: str, now: datetime,
     dedupe_key: str | None = None, attachments: list[str] | None = None,
 ) -> OutboxEvent | None:
     """An e-mail, sent by the outbox after commit (events.delivery). `attachments`: invoice ids as PDF."""
-    recipients = sorted({address.lower() for address in to if address})
-    if not recipients:
+    row = email_event(account_id=account_id, to=to, subject=subject, body=body, now=now, dedupe_key=dedupe_key,
+                      attachments=attachments or ())
+    if row is None:
         return None
-    payload = {"to": recipients, "subject": subject, "body": body, "attachments": attachments or []}
-    event = outbox_add(account_id=account_id, type="email", payload=payload, now=now, dedupe_key=dedupe_key)
+    event = outbox_add(account_id=account_id, type="email", payload=row.payload, now=now, dedupe_key=dedupe_key)
     if event is not None:
         from seatplan.events.delivery import deliver_after_commit
 

@@ -43,6 +43,13 @@ def idempotency_begin(*, scope: str, key: str, fingerprint: str, now: datetime) 
     return Replay(status_code=record.status_code, body=record.response)
 
 
+def idempotency_replay(*, scope: str, key: str, fingerprint: str) -> Replay | None:
+    """The first response to this key and request, if one was recorded (a form sent again)."""
+    done = (IdempotencyRecord.objects.filter(scope=scope, key=key, fingerprint=fingerprint, status_code__isnull=False)
+            .values_list("status_code", "response").first())
+    return Replay(*done) if done else None
+
+
 def idempotency_finish(record: IdempotencyRecord, *, status_code: int, body: dict | None) -> None:
     if status_code >= 500:
         record.delete()  # nothing was done for sure: let the client try again with the key

@@ -29,6 +29,7 @@ from seatplan.leases.models import (
     UsageMinute,
     UsageNotice,
 )
+from seatplan.sqlrows import fetch_one, for_update
 from seatplan.subscriptions.models import LIVE_STATUSES, Subscription
 
 TTL_MIN, TTL_MAX = 60, 86_400
@@ -353,6 +354,24 @@ def lease_queue_grant(*, account_id: str, now: datetime) -> int:
         granted = _settle(pool, now)
         _pool_save(pool)
     return granted
+
+
+def leases_settle_on_commit(account_id: str, now: datetime) -> None:
+    """The account's limit changed: once that commits, grant (or, with nothing live, cancel) what waits."""
+    transaction.on_commit(lambda: _settle_if_queued(account_id, now))
+
+
+def _settle_if_queued(account_id: str, now: datetime) -> None:
+    """`lease_queue_grant` when the account's queue holds anything; one locking read when it does not.
+
+    The read locks the pool row as `lease_queue_grant` does, so it waits for a lease request in flight
+    (one that may have queued against the old limit) and sees what that committed. Expiries need no
+    hurry: every read of the account settles them.
+    """
+    sql = "SELECT queued FROM leases_sessionpool WHERE account_id = %s" + for_update()  # noqa: S608 - no input
+    row = fetch_one(sql, [account_id])
+    if row is not None and row[0] > 0:
+        lease_queue_grant(account_id=account_id, now=now)
 
 
 def leases_expire(*, now: datetime) -> int:

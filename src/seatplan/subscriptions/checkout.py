@@ -22,8 +22,8 @@ from seatplan.billing.errors import BillingError
 from seatplan.catalog.models import DiscountCode, DiscountRedemption, Product
 from seatplan.catalog.selectors import discount_check_available
 from seatplan.events.delivery import deliver_after_commit
-from seatplan.events.models import AuditEntry, OutboxEvent
-from seatplan.events.services import outbox_add
+from seatplan.events.models import OutboxEvent
+from seatplan.events.services import audit_record, outbox_add
 from seatplan.ids import make_id
 from seatplan.invoices.models import Invoice
 from seatplan.invoices.services import invoice_issue
@@ -32,6 +32,7 @@ from seatplan.payments.models import AttemptStatus, PaymentAttempt
 from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, update
 from seatplan.subscriptions.emails import BILLING_ROLES, account_recipients, email_rows, receipt
 from seatplan.subscriptions.models import LIVE_STATUSES, Quote, Status, Subscription
+from seatplan.subscriptions.renewal import leases_settle_on_commit
 from seatplan.subscriptions.serialize import subscription_snapshot
 from seatplan.subscriptions.terms import line_from_json
 
@@ -332,9 +333,8 @@ def _apply(
         attempt.invoice = invoice
         update(attempt, ["status", "invoice", "gateway_charge_id", "finished_at"])
     after = subscription_snapshot(subscription)
-    insert(AuditEntry(account_id=account.pk, actor=actor.label, action="subscription.checkout",
-                      object_type="Subscription", object_id=subscription.pk, before=before, after=after,
-                      created_at=now))
+    audit_record(actor=actor, account_id=account.pk, action="subscription.checkout", obj=subscription,
+                 now=now, before=before, after=after)
     # invoice.paid, the receipt (with the PDF, sent after commit) and the subscription's event: one insert.
     events = [OutboxEvent(account_id=account.pk, type="invoice.paid", created_at=now,
                           payload={"invoice": invoice.pk, "number": invoice.number,
@@ -350,24 +350,8 @@ def _apply(
     if email is not None:
         deliver_after_commit()
     # More sessions: the head of the queue is granted as soon as the change is committed (§6).
-    transaction.on_commit(lambda: _grant_queued(account.pk, now))
+    leases_settle_on_commit(account.pk, now)
     return CheckoutResult(subscription=subscription, invoice=invoice)
-
-
-def _grant_queued(account_id: str, now: datetime) -> None:
-    """Grant the queue's head if a request waits: `lease_queue_grant` when the pool has anything queued.
-
-    The read locks the pool row as `lease_queue_grant` does, so it waits for a lease request in flight
-    (one that may have queued against the old limit) and sees what that committed: the same guarantee
-    as settling the pool every time, in one statement instead of a transaction of three when nothing
-    waits. Expiries need no hurry: every read of the account settles them (leases/services.py).
-    """
-    from seatplan.leases.services import lease_queue_grant  # here: leases depend on subscriptions
-
-    sql = "SELECT queued FROM leases_sessionpool WHERE account_id = %s" + for_update()  # noqa: S608
-    row = fetch_one(sql, [account_id])
-    if row is not None and row[0] > 0:
-        lease_queue_grant(account_id=account_id, now=now)
 
 
 def payment_attempt_recover(*, attempt_id: str, gateway: Gateway, now: datetime) -> None:

@@ -16,9 +16,9 @@ from django.urls import reverse
 from seatplan.accounts.models import Account, Membership, Role
 from seatplan.billing.money import format_money
 from seatplan.events.models import OutboxEvent
-from seatplan.events.services import email_enqueue
+from seatplan.events.services import email_enqueue, email_event
 from seatplan.invoices.models import Invoice
-from seatplan.sqlrows import fetch_all, insert
+from seatplan.sqlrows import insert
 from seatplan.subscriptions.models import Subscription
 
 
@@ -36,26 +36,22 @@ BILLING_ROLES = (Role.OWNER, Role.BILLING_MANAGER)  # who receives billing e-mai
 def billing_recipients(account_ids: Iterable[str]) -> dict[str, list[str]]:
     """Owner, Billing Managers and extra invoice addresses of each account."""
     ids = list(set(account_ids))
-    found: dict[str, set[str]] = {pk: set() for pk in ids}
+    members: dict[str, list[str]] = {pk: [] for pk in ids}
     for account_id, email in Membership.objects.filter(
-        account_id__in=ids, role__in=[Role.OWNER, Role.BILLING_MANAGER]
+        account_id__in=ids, role__in=BILLING_ROLES
     ).values_list("account_id", "user__email"):
-        found[account_id].add(email.lower())
-    for account_id, extra in Account.objects.filter(pk__in=ids).values_list("pk", "invoice_emails"):
-        found[account_id].update(address.lower() for address in extra or [] if address)
-    return {pk: sorted(addresses) for pk, addresses in found.items()}
+        members[account_id].append(email)
+    return {pk: _addresses(members[pk], extra) for pk, extra in
+            Account.objects.filter(pk__in=ids).values_list("pk", "invoice_emails")}
 
 
-def account_recipients(account: Account, member_emails: list[str] | None = None) -> list[str]:
-    """billing_recipients of one account already in hand; `member_emails`: its Owner's and Billing
-    Managers' addresses if the caller read them already (else one query)."""
-    if member_emails is None:
-        member_emails = [email for (email,) in fetch_all(
-            "SELECT u.email FROM accounts_membership m JOIN accounts_user u ON u.id = m.user_id "
-            "WHERE m.account_id = %s AND m.role IN (%s, %s)", [account.pk, *BILLING_ROLES])]
-    found = {email.lower() for email in member_emails}
-    found.update(address.lower() for address in account.invoice_emails or [] if address)
-    return sorted(found)
+def account_recipients(account: Account, member_emails: list[str]) -> list[str]:
+    """billing_recipients of one account in hand, its Owner's and Billing Managers' addresses read already."""
+    return _addresses(member_emails, account.invoice_emails)
+
+
+def _addresses(member_emails: Iterable[str], invoice_emails: list[str] | None) -> list[str]:
+    return sorted({address.lower() for address in [*member_emails, *(invoice_emails or [])] if address})
 
 
 def email_send(*, account_id: str, email: Email, now: datetime) -> None:
@@ -66,12 +62,9 @@ def email_send(*, account_id: str, email: Email, now: datetime) -> None:
 
 
 def email_rows(*, account_id: str, to: list[str], email: Email, now: datetime) -> OutboxEvent | None:
-    """The outbox row of one e-mail, for a batch's bulk insert (same payload as email_enqueue)."""
-    if not to:
-        return None
-    payload = {"to": to, "subject": email.subject, "body": email.body, "attachments": list(email.attachments)}
-    return OutboxEvent(account_id=account_id, type="email", payload=payload, created_at=now,
-                       dedupe_key=email.dedupe_key)
+    """The outbox row of one e-mail, for a batch's bulk insert (as email_enqueue writes it)."""
+    return email_event(account_id=account_id, to=to, subject=email.subject, body=email.body, now=now,
+                       dedupe_key=email.dedupe_key, attachments=email.attachments)
 
 
 def emails_queue(items: list[tuple[str, "Email"]], now: datetime) -> None:

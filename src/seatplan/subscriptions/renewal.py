@@ -354,10 +354,10 @@ def sub_end(sub: Subscription, *, ended_at: datetime, action: str, before: dict,
 
 
 def leases_settle_on_commit(account_id: str, now: datetime) -> None:
-    """The session limit changed: settle the account's leases once this commits."""
-    from seatplan.leases.services import lease_queue_grant  # here: leases depend on subscriptions
+    """The session limit changed: settle the account's queue once this commits."""
+    from seatplan.leases.services import leases_settle_on_commit as settle  # here: leases depend on subscriptions
 
-    transaction.on_commit(lambda: lease_queue_grant(account_id=account_id, now=now))
+    settle(account_id, now)
 
 
 ORPHANED_AFTER = timedelta(minutes=10)  # longer than a batch's charges can take

@@ -15,8 +15,7 @@ from seatplan.accounts.permissions import Capability
 from seatplan.billing.errors import BillingError
 from seatplan.catalog.models import Price
 from seatplan.catalog.selectors import product_get
-from seatplan.idempotency.models import IdempotencyRecord
-from seatplan.idempotency.services import Replay, idempotency_begin, idempotency_finish
+from seatplan.idempotency.services import Replay, idempotency_begin, idempotency_finish, idempotency_replay
 from seatplan.invoices.models import Invoice
 from seatplan.payments.gateway import get_gateway
 from seatplan.payments.models import PaymentMethod
@@ -157,9 +156,9 @@ def _checkout(request: HttpRequest, here: Here, subscription: Subscription | Non
     scope = f"web:{here.account.pk}"
     # A form sent again (back button, double submit) answers what the first one did, even though
     # "additional" now reads against the upgraded subscription.
-    done = IdempotencyRecord.objects.filter(scope=scope, key=key, status_code__isnull=False).first()
-    if quote is not None and done is not None and done.fingerprint == quote.pk:
-        return _replay(request, here, subscription, order, quote, Replay(done.status_code, done.response))
+    done = idempotency_replay(scope=scope, key=key, fingerprint=quote.pk) if quote is not None else None
+    if done is not None:
+        return _replay(request, here, subscription, order, quote, done)
     if quote is None or (quote.quantity, quote.billing_cycle) != (order.quantity, order.billing_cycle) or (
         (quote.discount_code.code if quote.discount_code_id else "") != order.code
     ):
