@@ -88,6 +88,12 @@ def _database(url: str) -> dict:
         config["CONN_MAX_AGE"] = 0
         # A file, not shared-cache memory: shared cache locks tables instead of waiting.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters bound on the server, so psycopg prepares a statement the fifth time a connection runs
+        # it: PostgreSQL then skips parsing and planning, which cost it more than running the hot paths'
+        # statements. Set SEATPLAN_DB_PREPARE=0 behind a pooler that cannot keep prepared statements.
+        if os.environ.get("SEATPLAN_DB_PREPARE", "1") != "0":
+            config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
     return config
 
 
