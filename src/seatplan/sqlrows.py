@@ -11,11 +11,17 @@ metadata, so the statement stays readable and works on SQLite and PostgreSQL ali
     key, user = KEY.build(row, 0), USER.build(row, KEY.width)
 """
 
+import json
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, CharField, ForeignKey, IntegerField, Model, TextField
+from django.db.models import BooleanField, CharField, Field, ForeignKey, IntegerField, JSONField, Model, TextField
 from django.db.models.expressions import Col
+from django.db.models.fields.related import ForeignObject
+from django.db.models.fields.related_lookups import RelatedIn
+from django.db.models.lookups import In
 
 
 class Columns:
@@ -178,3 +184,87 @@ def update(obj: Model, names: list[str]) -> int:
            + f' WHERE "{meta.pk.column}" = %s')
     params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
     return execute(sql, [*params, obj.pk])
+
+
+class _AnyArray:
+    """`field__any=values`: `IN (…)`, but on PostgreSQL `= ANY(%s)` with the values as one array parameter.
+
+    A batch's 200 ids are then one parameter: the statement's text is short and the same for every batch,
+    so psycopg neither re-parses 200 placeholders on every call nor skips preparing it.
+    """
+
+    lookup_name = "any"
+
+    def as_postgresql(self, compiler, connection):  # noqa: ANN001, ANN201
+        if not self.rhs_is_direct_value():
+            return self.as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=True) for v in dict.fromkeys(self.rhs)
+                  if v is not None]
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
+
+
+@Field.register_lookup
+class AnyOf(_AnyArray, In):
+    pass
+
+
+@ForeignObject.register_lookup
+class RelatedAnyOf(_AnyArray, RelatedIn):
+    pass
+
+
+def copy_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence], *,
+              ignore_conflicts: bool = False) -> None:
+    """Write new rows given as tuples (a batch job's bookkeeping), without building model instances.
+
+    `names`: every concrete field but an auto-increment key, by attname; values in that order, ready for
+    the database (str, int, bool, datetime, None; a JSON field's value as Python data). PostgreSQL gets one
+    COPY, other databases multi-row INSERTs; the same constraints hold either way. With `ignore_conflicts`,
+    a row that breaks a unique constraint is skipped (PostgreSQL: one INSERT from arrays, as COPY cannot).
+    """
+    meta = model._meta
+    by_attname = {f.attname: f for f in meta.concrete_fields if f is not meta.auto_field}
+    if set(names) != set(by_attname) or len(names) != len(by_attname):
+        raise ValueError(f"copy_rows({meta.label}) takes exactly the columns {sorted(by_attname)}")
+    fields = [by_attname[name] for name in names]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    table = meta.db_table
+    if connection.vendor == "postgresql":
+        # psycopg writes str, int, bool, datetime and None as they are; JSON goes as its text.
+        dumps = [(i, f.encoder) for i, f in enumerate(fields) if isinstance(f, JSONField)]
+        if ignore_conflicts:
+            rows = [_json_ready(row, dumps) for row in rows]
+            if rows:
+                arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+                execute(f'INSERT INTO "{table}" ({columns}) SELECT * FROM unnest({arrays}) '  # noqa: S608
+                        "ON CONFLICT DO NOTHING", [list(column) for column in zip(*rows, strict=True)])
+            return
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(_json_ready(row, dumps) if dumps else row)
+        return
+    db, prepare = connection, _preparers(model, tuple(fields))
+    values = [[p(value, db) for p, value in zip(prepare, row, strict=True)] for row in rows]
+    size = max(1, connection.ops.bulk_batch_size(fields, values))
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), size):
+            chunk = values[start:start + size]
+            sql = f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([one] * len(chunk))  # noqa: S608
+            cursor.execute(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""),
+                           [value for row in chunk for value in row])
+
+
+def _json_ready(row: Sequence, dumps: list) -> Sequence:
+    if not dumps:
+        return row
+    values = list(row)
+    for i, encoder in dumps:
+        if values[i] is not None:
+            values[i] = json.dumps(values[i], cls=encoder)
+    return tuple(values)

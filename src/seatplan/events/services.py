@@ -46,11 +46,18 @@ def email_event(
     dedupe_key: str | None = None, attachments: Iterable[str] = (),
 ) -> OutboxEvent | None:
     """The (unsaved) outbox row of an e-mail; None when it has nobody to go to."""
+    payload = email_payload(to=to, subject=subject, body=body, attachments=attachments)
+    if payload is None:
+        return None
+    return OutboxEvent(account_id=account_id, type="email", payload=payload, created_at=now, dedupe_key=dedupe_key)
+
+
+def email_payload(*, to: Iterable[str], subject: str, body: str, attachments: Iterable[str] = ()) -> dict | None:
+    """What an e-mail's outbox row holds; None when it has nobody to go to."""
     recipients = sorted({address.lower() for address in to if address})
     if not recipients:
         return None
-    payload = {"to": recipients, "subject": subject, "body": body, "attachments": list(attachments)}
-    return OutboxEvent(account_id=account_id, type="email", payload=payload, created_at=now, dedupe_key=dedupe_key)
+    return {"to": recipients, "subject": subject, "body": body, "attachments": list(attachments)}
 
 
 def email_enqueue(

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from seatplan.billing.errors import BillingError
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, SavedCard
 from seatplan.payments.models import SandboxCharge
-from seatplan.sqlrows import insert
+from seatplan.sqlrows import copy_rows, insert
 
 # Card number → what charging it does (API.md "Sandbox test cards").
 TEST_CARDS = {
@@ -73,13 +73,15 @@ class SandboxGateway:
         for r in requests:
             behaviour = r["token"].split(".")[1] if r["token"].startswith("sbx.") else "card_declined"
             failure = "" if behaviour in ("succeeds", "slow") else behaviour
-            rows.append(SandboxCharge(idempotency_key=r["idempotency_key"], token=r["token"], amount=r["amount"],
-                                      currency=r["currency"], status="failed" if failure else "succeeded",
-                                      failure_code=failure, created_at=now))
+            rows.append((_new_charge_id(), r["idempotency_key"], r["token"], r["amount"], r["currency"],
+                         "failed" if failure else "succeeded", failure, False, now))
         with transaction.atomic():
-            insert(*rows, ignore_conflicts=True)
-        found = {c.idempotency_key: c for c in SandboxCharge.objects.filter(idempotency_key__in=keys)}
-        return [_result(found[key]) for key in keys]
+            copy_rows(SandboxCharge, _CHARGE_COLUMNS, rows, ignore_conflicts=True)
+        found = {key: ChargeResult(succeeded=status == "succeeded", charge_id=pk, failure_code=code,
+                                   failure_message=FAILURE_MESSAGES.get(code, ""))
+                 for pk, key, status, code in SandboxCharge.objects.filter(idempotency_key__any=keys)
+                 .values_list("pk", "idempotency_key", "status", "failure_code")}
+        return [found[key] for key in keys]
 
     def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
         charge = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
@@ -87,6 +89,11 @@ class SandboxGateway:
 
     def refund(self, *, charge_id: str) -> None:
         SandboxCharge.objects.filter(pk=charge_id, status="succeeded").update(refunded=True)
+
+
+_CHARGE_COLUMNS = ["id", "idempotency_key", "token", "amount", "currency", "status", "failure_code", "refunded",
+                   "created_at"]
+_new_charge_id = SandboxCharge._meta.pk.default
 
 
 def _result(charge: SandboxCharge) -> ChargeResult:

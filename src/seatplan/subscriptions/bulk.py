@@ -1,8 +1,9 @@
-"""One UPDATE for many rows with different values (a batch's bookkeeping, PostgreSQL's UPDATE … FROM VALUES).
+"""One UPDATE for many rows with different values (a batch's bookkeeping, PostgreSQL's UPDATE … FROM unnest).
 
 Django's bulk_update builds a CASE per row and field, which costs more Python than the renewal itself;
-on PostgreSQL one `UPDATE t SET … FROM (VALUES …) v WHERE t.pk = v.pk` does it. Elsewhere (SQLite)
-it falls back to one UPDATE per row.
+on PostgreSQL one `UPDATE t SET … FROM unnest(%s, …) v WHERE t.pk = v.pk` does it, one array per column
+(a short statement, the same for every batch: prepared once). Elsewhere (SQLite) it falls back to one
+UPDATE per row.
 """
 
 from collections.abc import Sequence
@@ -28,13 +29,13 @@ def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]
                 values["version"] = F("version") + 1
             model.objects.filter(pk=row[0]).update(**values)
         return
-    placeholders = "(" + ", ".join(["%s"] + [f"%s::{t}" for t in sql_types]) + ")"
+    pk_type = "varchar" if meta.pk.get_internal_type() == "CharField" else "bigint"
+    arrays = ", ".join(f"%s::{t}[]" for t in [pk_type, *sql_types])
     assignments = ", ".join(f'"{c}" = v."{c}"' for c in columns)
     if bump_version:
         assignments += ', "version" = t."version" + 1'
-    # Identifiers come from the model's own metadata, values go as parameters: nothing user-made in the text.
-    values = ", ".join([placeholders] * len(rows))
     names = ", ".join(f'"{c}"' for c in columns)
-    sql = f'UPDATE "{meta.db_table}" AS t SET {assignments} FROM (VALUES {values}) AS v("{pk}", {names}) WHERE t."{pk}" = v."{pk}"'  # noqa: S608, E501
+    # Identifiers come from the model's own metadata, values go as parameters: nothing user-made in the text.
+    sql = f'UPDATE "{meta.db_table}" AS t SET {assignments} FROM unnest({arrays}) AS v("{pk}", {names}) WHERE t."{pk}" = v."{pk}"'  # noqa: S608, E501
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+        cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])

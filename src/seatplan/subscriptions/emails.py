@@ -38,11 +38,11 @@ def billing_recipients(account_ids: Iterable[str]) -> dict[str, list[str]]:
     ids = list(set(account_ids))
     members: dict[str, list[str]] = {pk: [] for pk in ids}
     for account_id, email in Membership.objects.filter(
-        account_id__in=ids, role__in=BILLING_ROLES
+        account_id__any=ids, role__in=BILLING_ROLES
     ).values_list("account_id", "user__email"):
         members[account_id].append(email)
     return {pk: _addresses(members[pk], extra) for pk, extra in
-            Account.objects.filter(pk__in=ids).values_list("pk", "invoice_emails")}
+            Account.objects.filter(pk__any=ids).values_list("pk", "invoice_emails")}
 
 
 def account_recipients(account: Account, member_emails: list[str]) -> list[str]:

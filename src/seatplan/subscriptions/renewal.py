@@ -23,12 +23,12 @@ from seatplan.accounts.models import Account
 from seatplan.accounts.permissions import SYSTEM
 from seatplan.billing.renewal import ERROR_RETRIES, ERROR_RETRY_DELAY, next_retry_at, renewal_compute
 from seatplan.events.models import AuditEntry, OutboxEvent
-from seatplan.events.services import audit_record, outbox_add
+from seatplan.events.services import audit_record, email_payload, outbox_add
 from seatplan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from seatplan.invoices.services import format_number, invoice_numbers_take
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
 from seatplan.payments.models import AttemptStatus, PaymentAttempt, PaymentMethod
-from seatplan.sqlrows import insert
+from seatplan.sqlrows import copy_rows
 from seatplan.subscriptions import emails
 from seatplan.subscriptions.bulk import rows_update
 from seatplan.subscriptions.models import LIVE_STATUSES, Status, Subscription
@@ -45,7 +45,7 @@ def scoped(queryset: QuerySet, account_ids: list[str] | None) -> QuerySet:
     """Real time bills accounts without a test clock; a clock's advance bills its own accounts."""
     if account_ids is None:
         return queryset.filter(account__test_clock__isnull=True)
-    return queryset.filter(account_id__in=account_ids)
+    return queryset.filter(account_id__any=account_ids)
 
 
 def attempt_key(subscription_id: str, period_start: datetime, number: int) -> str:
@@ -110,7 +110,7 @@ def renewals_run(*, gateway: Gateway, now: datetime, account_ids: list[str] | No
 def _due(now: datetime, account_ids: list[str] | None, skip: set[str]) -> QuerySet:
     due = Subscription.objects.filter(status=Status.ACTIVE, auto_renew=True, is_trial=False,
                                       current_period_end__lte=now)
-    return scoped(due, account_ids).exclude(pk__in=skip) if skip else scoped(due, account_ids)
+    return scoped(due, account_ids).exclude(pk__any=list(skip)) if skip else scoped(due, account_ids)
 
 
 def _claim_and_issue(*, now: datetime, account_ids: list[str] | None, batch_size: int,
@@ -123,9 +123,9 @@ def _claim_and_issue(*, now: datetime, account_ids: list[str] | None, batch_size
                    .order_by("current_period_end").values_list("pk", flat=True)[:batch_size])
         if not ids:
             return None
-        subs = list(Subscription.objects.filter(pk__in=ids).select_related("product", "discount_code")
+        subs = list(Subscription.objects.filter(pk__any=ids).select_related("product", "discount_code")
                     .order_by("current_period_end", "pk"))
-        accounts = {a.pk: a for a in Account.objects.filter(pk__in={s.account_id for s in subs})}
+        accounts = {a.pk: a for a in Account.objects.filter(pk__any=[s.account_id for s in subs])}
         credits = _lock_credits(subs, accounts, skip)
         subs = [s for s in subs if s.pk not in skip]  # their account is busy: left for the next pass
         if not subs:
@@ -139,67 +139,84 @@ def _lock_credits(subs: list[Subscription], accounts: dict[str, Account], skip: 
     if not with_credit:
         return {}
     # Subscription first, account second is the reverse of checkout's order: never wait for it.
-    credits = dict(Account.objects.filter(pk__in=with_credit).select_for_update(skip_locked=True)
+    credits = dict(Account.objects.filter(pk__any=list(with_credit)).select_for_update(skip_locked=True)
                    .order_by("pk").values_list("pk", "credit_balance"))
     skip.update(s.pk for s in subs if s.account_id in with_credit and s.account_id not in credits)
     return credits
 
 
+_INVOICE_COLUMNS = ["id", "series", "sequence", "number", "account_id", "subscription_id", "status", "currency",
+                    "subtotal", "discount_total", "tax", "total", "credit_applied", "amount_due", "amount_paid",
+                    "billing_details", "account_name", "issued_at", "paid_at"]
+_LINE_COLUMNS = ["invoice_id", "position", "kind", "description", "quantity", "unit_amount", "amount",
+                 "period_start", "period_end", "proration"]
+_ATTEMPT_COLUMNS = ["id", "account_id", "quote_id", "invoice_id", "amount", "currency", "gateway_key",
+                    "gateway_charge_id", "status", "failure_code", "created_at", "finished_at"]
+_AUDIT_COLUMNS = ["account_id", "actor", "action", "object_type", "object_id", "before", "after", "created_at"]
+_EVENT_COLUMNS = ["account_id", "type", "payload", "dedupe_key", "created_at", "delivered_at", "attempts"]
+_new_invoice_id = Invoice._meta.pk.default
+_new_attempt_id = PaymentAttempt._meta.pk.default
+
+
 def _issue(subs: list[Subscription], accounts: dict[str, Account], credits: dict[str, int],
            now: datetime) -> list[Charge]:
-    """Move each subscription to its next period and issue its open invoice and pending attempt."""
-    series = settings.INVOICE_NUMBER_PREFIX
-    numbers = invoice_numbers_take(len(subs), series=series)
-    tokens = dict(PaymentMethod.objects.filter(account_id__in={s.account_id for s in subs})
-                  .values_list("account_id", "token"))
+    """Move each subscription to its next period and issue its open invoice and pending attempt.
+
+    The rows are written as tuples (thousands per second: model instances would cost more than the
+    renewal), the invoices last: the counter row that numbers them stays locked only from there to commit.
+    """
+    tokens = dict(PaymentMethod.objects.filter(account_id__any=list(accounts)).values_list("account_id", "token"))
     details = {pk: a.billing_details() for pk, a in accounts.items()}
-    invoices, lines, attempts, audits, events, charges = [], [], [], [], [], []
+    issued, lines, attempts, audits, events, charges = [], [], [], [], [], []
     used_credit: dict[str, int] = defaultdict(int)
-    for sub, number in zip(subs, numbers, strict=True):
+    for sub in subs:
         before = subscription_snapshot(sub)
         balance = credits.get(sub.account_id, 0) - used_credit[sub.account_id]
         result = renewal_compute(current=current_terms(sub), credit_balance=balance, product_name=sub.product.name)
         used_credit[sub.account_id] += result.credit_applied
         _move_to_next_period(sub, result)
-        paid = result.amount_due == 0
-        invoice = Invoice(
-            series=series, sequence=number, number=format_number(series, number), account_id=sub.account_id,
-            subscription_id=sub.pk, status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
-            currency=sub.currency, subtotal=result.subtotal, discount_total=result.discount_total, tax=result.tax,
-            total=result.total, credit_applied=result.credit_applied, amount_due=result.amount_due,
-            amount_paid=0, billing_details=details[sub.account_id], account_name=accounts[sub.account_id].name,
-            issued_at=now, paid_at=now if paid else None,
-        )
-        invoices.append(invoice)
-        lines.extend(InvoiceLine(invoice=invoice, position=i, kind=line.kind, description=line.description,
-                                 quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
-                                 period_start=line.period_start, period_end=line.period_end,
-                                 proration=line.proration) for i, line in enumerate(result.lines))
+        invoice_id = _new_invoice_id()
+        issued.append((invoice_id, sub, result))
+        lines.extend((invoice_id, i, line.kind, line.description, line.quantity, line.unit_amount, line.amount,
+                      line.period_start, line.period_end, line.proration) for i, line in enumerate(result.lines))
         after = subscription_snapshot(sub)
         changed = [k for k in after if after[k] != before[k]]  # the renewal's own change, not the whole row
-        audits.append(AuditEntry(account_id=sub.account_id, actor=SYSTEM.label, action="subscription.renewed",
-                                 object_type="Subscription", object_id=sub.pk, before={k: before[k] for k in changed},
-                                 after={k: after[k] for k in changed}, created_at=now))
-        events.append(OutboxEvent(account_id=sub.account_id, type="subscription.renewed",
-                                  payload={"subscription": sub.pk, "invoice": invoice.pk, **after}, created_at=now))
-        if not paid:
-            attempt = PaymentAttempt(account_id=sub.account_id, invoice=invoice, amount=result.amount_due,
-                                     currency=sub.currency, gateway_key=attempt_key(sub.pk, result.period_start, 0),
-                                     created_at=now)
-            attempts.append(attempt)
-            charges.append(Charge(attempt.pk, tokens.get(sub.account_id), attempt.amount, attempt.currency,
-                                  attempt.gateway_key))
+        audits.append((sub.account_id, SYSTEM.label, "subscription.renewed", "Subscription", sub.pk,
+                       {k: before[k] for k in changed}, {k: after[k] for k in changed}, now))
+        events.append((sub.account_id, "subscription.renewed", {"subscription": sub.pk, "invoice": invoice_id, **after},
+                       None, now, None, 0))
+        if result.amount_due:
+            charge = Charge(_new_attempt_id(), tokens.get(sub.account_id), result.amount_due, sub.currency,
+                            attempt_key(sub.pk, result.period_start, 0))
+            attempts.append((charge.attempt_id, sub.account_id, None, invoice_id, charge.amount, charge.currency,
+                             charge.key, "", AttemptStatus.PENDING, "", now, None))
+            charges.append(charge)
     rows_update(Subscription, _RENEWED_FIELDS, [
         (s.pk, s.quantity, None, s.current_period_start, s.current_period_end, s.period_value, s.discount_code_id,
          s.discount_remaining_cycles) for s in subs], sql_types=_RENEWED_TYPES, bump_version=True)
     for account_id, used in used_credit.items():
         if used:
             Account.objects.filter(pk=account_id).update(credit_balance=F("credit_balance") - used)
-    insert(*invoices)
-    insert(*lines, read_keys=False)
-    insert(*attempts)
-    insert(*audits, read_keys=False)
-    insert(*events, *_receipts([i for i in invoices if i.status == InvoiceStatus.PAID], now), read_keys=False)
+    copy_rows(InvoiceLine, _LINE_COLUMNS, lines)
+    copy_rows(PaymentAttempt, _ATTEMPT_COLUMNS, attempts)
+    copy_rows(AuditEntry, _AUDIT_COLUMNS, audits)
+    # Last: the block of gapless numbers, then the invoices (foreign keys to them are checked at commit).
+    series = settings.INVOICE_NUMBER_PREFIX
+    numbers = invoice_numbers_take(len(issued), series=series)
+    invoices, paid = [], []
+    for (invoice_id, sub, result), number in zip(issued, numbers, strict=True):
+        account = accounts[sub.account_id]
+        is_paid = result.amount_due == 0
+        invoices.append((invoice_id, series, number, format_number(series, number), sub.account_id, sub.pk,
+                         InvoiceStatus.PAID if is_paid else InvoiceStatus.OPEN, sub.currency, result.subtotal,
+                         result.discount_total, result.tax, result.total, result.credit_applied, result.amount_due,
+                         0, details[sub.account_id], account.name, now, now if is_paid else None))
+        if is_paid:  # all of it from account credit: paid as issued
+            paid.append(Invoice(id=invoice_id, number=format_number(series, number), account_id=sub.account_id,
+                                currency=sub.currency, total=result.total, credit_applied=result.credit_applied,
+                                amount_due=0))
+    copy_rows(Invoice, _INVOICE_COLUMNS, invoices)
+    copy_rows(OutboxEvent, _EVENT_COLUMNS, [*events, *_receipts(paid, now)])
     return charges
 
 
@@ -217,21 +234,21 @@ def _move_to_next_period(sub: Subscription, result) -> None:  # noqa: ANN001 - R
     sub.version += 1
 
 
-def _receipts(invoices: list[Invoice], now: datetime) -> list[OutboxEvent]:
-    """invoice.paid events and receipt e-mails for paid invoices (amount_paid already set)."""
+def _receipts(invoices: list[Invoice], now: datetime) -> list[tuple]:
+    """invoice.paid events and receipt e-mails (outbox rows, _EVENT_COLUMNS) for paid invoices."""
     if not invoices:
         return []
     recipients = emails.billing_recipients(i.account_id for i in invoices)
     rows = []
     for invoice in invoices:
         invoice.amount_paid = invoice.amount_due
-        rows.append(OutboxEvent(account_id=invoice.account_id, type="invoice.paid", created_at=now,
-                                payload={"invoice": invoice.pk, "number": invoice.number,
-                                         "amount_paid": invoice.amount_paid}))
-        row = emails.email_rows(account_id=invoice.account_id, to=recipients[invoice.account_id],
-                                email=emails.receipt(invoice), now=now)
-        if row is not None:
-            rows.append(row)
+        rows.append((invoice.account_id, "invoice.paid", {"invoice": invoice.pk, "number": invoice.number,
+                                                          "amount_paid": invoice.amount_paid}, None, now, None, 0))
+        email = emails.receipt(invoice)
+        payload = email_payload(to=recipients[invoice.account_id], subject=email.subject, body=email.body,
+                                attachments=email.attachments)
+        if payload is not None:
+            rows.append((invoice.account_id, "email", payload, email.dedupe_key, now, None, 0))
     return rows
 
 
@@ -247,28 +264,27 @@ def attempts_finish(*, results: list[tuple[str, ChargeResult]], now: datetime, s
         return
     by_id = dict(results)
     with transaction.atomic():
-        attempts = list(PaymentAttempt.objects.select_for_update(of=("self",)).select_related("invoice")
-                        .filter(pk__in=list(by_id), status=AttemptStatus.PENDING).order_by("pk"))
-        paid = [a for a in attempts if by_id[a.pk].succeeded]
-        for attempt in paid:
-            attempt.status, attempt.gateway_charge_id = AttemptStatus.SUCCEEDED, by_id[attempt.pk].charge_id
-            attempt.finished_at = now
+        # The pending attempts with what a receipt needs of their invoices; a decline reads its rows again.
+        pending = list(PaymentAttempt.objects.select_for_update(of=("self",))
+                       .filter(pk__any=list(by_id), status=AttemptStatus.PENDING).order_by("pk")
+                       .values_list("pk", "account_id", "invoice_id", "invoice__number", "invoice__subscription_id",
+                                    "invoice__currency", "invoice__total", "invoice__credit_applied",
+                                    "invoice__amount_due"))
+        paid = [row for row in pending if by_id[row[0]].succeeded]
         if paid:
-            _mark_paid(paid, now)
-        for attempt in attempts:
-            if not by_id[attempt.pk].succeeded:
-                payment_declined(attempt=attempt, result=by_id[attempt.pk], scheduled=scheduled, now=now)
+            _mark_paid(paid, by_id, now)
+        declined = [row[0] for row in pending if not by_id[row[0]].succeeded]
+        for attempt in PaymentAttempt.objects.filter(pk__any=declined).select_related("invoice").order_by("pk"):
+            payment_declined(attempt=attempt, result=by_id[attempt.pk], scheduled=scheduled, now=now)
 
 
-def _mark_paid(paid: list[PaymentAttempt], now: datetime) -> None:
+def _mark_paid(paid: list[tuple], by_id: dict[str, ChargeResult], now: datetime) -> None:
     rows_update(PaymentAttempt, ["status", "gateway_charge_id", "finished_at"],
-                [(a.pk, a.status, a.gateway_charge_id, a.finished_at) for a in paid],
+                [(row[0], AttemptStatus.SUCCEEDED, by_id[row[0]].charge_id, now) for row in paid],
                 sql_types=["varchar", "varchar", "timestamptz"])
-    invoices = [a.invoice for a in paid]
-    Invoice.objects.filter(pk__in=[i.pk for i in invoices], status=InvoiceStatus.OPEN).update(
+    Invoice.objects.filter(pk__any=[row[2] for row in paid], status=InvoiceStatus.OPEN).update(
         status=InvoiceStatus.PAID, amount_paid=F("amount_due"), paid_at=now)
-    sub_ids = [i.subscription_id for i in invoices]
-    recovered = list(Subscription.objects.filter(pk__in=sub_ids, status__in=LIVE_STATUSES)
+    recovered = list(Subscription.objects.filter(pk__any=[row[4] for row in paid], status__in=LIVE_STATUSES)
                      .filter(Q(status=Status.PAST_DUE) | Q(next_retry_at__isnull=False))
                      .select_for_update(of=("self",)).select_related("product", "discount_code"))
     for sub in recovered:
@@ -276,7 +292,11 @@ def _mark_paid(paid: list[PaymentAttempt], now: datetime) -> None:
         sub.status, sub.next_retry_at, sub.version = Status.ACTIVE, None, sub.version + 1
         sub.save(update_fields=["status", "next_retry_at", "version"])
         _changed(sub, "subscription.payment_recovered", before, now)
-    insert(*_receipts(invoices, now), read_keys=False)
+    invoices = [Invoice(id=invoice_id, number=number, account_id=account_id, subscription_id=subscription_id,
+                        currency=currency, total=total, credit_applied=credit_applied, amount_due=amount_due)
+                for _, account_id, invoice_id, number, subscription_id, currency, total, credit_applied, amount_due
+                in paid]
+    copy_rows(OutboxEvent, _EVENT_COLUMNS, _receipts(invoices, now))
 
 
 def _changed(sub: Subscription, action: str, before: dict, now: datetime) -> None:
