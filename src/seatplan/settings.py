@@ -89,6 +89,7 @@ def _database(url: str) -> dict:
         # A file, not shared-cache memory: shared cache locks tables instead of waiting.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     elif config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "seatplan.db.postgresql"  # no `…_like` indexes: seatplan/db/postgresql/base.py
         # Parameters bound on the server, so psycopg prepares a statement the fifth time a connection runs
         # it: PostgreSQL then skips parsing and planning, which cost it more than running the hot paths'
         # statements. Set SEATPLAN_DB_PREPARE=0 behind a pooler that cannot keep prepared statements.

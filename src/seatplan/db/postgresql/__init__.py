@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend without the `…_like` indexes."""
