@@ -15,7 +15,7 @@ import time
 import uuid
 
 import httpx
-from _harness import Server, emit, fresh_database, load_arguments, log, run_phase, seed
+from _harness import HttpClient, Server, emit, fresh_database, load_arguments, log, run_phase, seed
 
 MAX_QUANTITY = 1000
 GOAL_RATIO, GOAL_P99_MS = 0.25, 100.0
@@ -29,7 +29,7 @@ class CheckoutClient:
     """One simulated client: its own keep-alive connection and its own accounts."""
 
     def __init__(self, base_url: str, accounts: list[dict]) -> None:
-        self.http = httpx.Client(base_url=base_url + "/api/v1", timeout=30.0)
+        self.http = HttpClient(base_url + "/api/v1")
         self.accounts = [dict(a) for a in accounts]
         self.next = 0
         self.exhausted: set[str] = set()

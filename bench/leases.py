@@ -27,6 +27,7 @@ from _harness import (
     PG_HOST,
     PG_PORT,
     PG_USER,
+    HttpClient,
     Server,
     emit,
     fresh_database,
@@ -104,7 +105,7 @@ class LeaseClient:
     """One simulated test cloud client: its own keep-alive connection, leases on random accounts."""
 
     def __init__(self, base_url: str, accounts: list[dict], seed_value: int) -> None:
-        self.http = httpx.Client(base_url=base_url + "/api/v1", timeout=30.0)
+        self.http = HttpClient(base_url + "/api/v1")
         self.accounts = accounts
         self.random = random.Random(seed_value)
         self.held: deque[tuple[dict, str]] = deque()
