@@ -18,6 +18,7 @@ from seatplan.clocks.services import account_now
 from seatplan.leases import services
 from seatplan.leases.models import LeaseStatus, SessionLease
 from seatplan.leases.selectors import usage_now
+from seatplan.sqlrows import Columns, fetch_one
 from seatplan.subscriptions.serialize import iso
 
 router = Router(tags=["Sessions at run time"])
@@ -57,12 +58,13 @@ def _member_access(request: HttpRequest, account_id: str) -> tuple[Actor, dateti
 
 
 # A lease of the caller's account with the caller's role there and the account's test clock.
-_LEASE_ACCESS_SQL = """
-SELECT l.*, m.role AS member_role, a.test_clock_id AS account_test_clock_id
-FROM leases_sessionlease l
-JOIN accounts_account a ON a.id = l.account_id
-JOIN accounts_membership m ON m.account_id = l.account_id AND m.user_id = %s
-WHERE l.id = %s AND l.account_id = %s"""
+_LEASE = Columns(SessionLease, "l")
+_LEASE_ACCESS_SQL = (
+    f"SELECT {_LEASE.sql}, m.role, a.test_clock_id FROM leases_sessionlease l "  # noqa: S608 - model columns
+    "JOIN accounts_account a ON a.id = l.account_id "
+    "JOIN accounts_membership m ON m.account_id = l.account_id AND m.user_id = %s "
+    "WHERE l.id = %s AND l.account_id = %s"
+)
 
 
 def _lease_access(request: HttpRequest, lease_id: str) -> tuple[SessionLease, Actor, datetime]:
@@ -73,12 +75,12 @@ def _lease_access(request: HttpRequest, lease_id: str) -> tuple[SessionLease, Ac
         if lease is None:
             raise BillingError("not_found", "No such session lease.")
         return lease, *_member_access(request, lease.account_id)
-    lease = next(iter(SessionLease.objects.raw(_LEASE_ACCESS_SQL, [caller.user.pk, lease_id,
-                                                                   caller.key.account_id])), None)
-    if lease is None:
+    row = fetch_one(_LEASE_ACCESS_SQL, [caller.user.pk, lease_id, caller.key.account_id])
+    if row is None:
         raise BillingError("not_found", "No such session lease.")
-    now = account_now(SimpleNamespace(test_clock_id=lease.account_test_clock_id), wall_now(request))
-    return lease, Actor(user=caller.user, role=lease.member_role), now
+    role, test_clock_id = row[_LEASE.width:]
+    now = account_now(SimpleNamespace(test_clock_id=test_clock_id), wall_now(request))
+    return _LEASE.build(row), Actor(user=caller.user, role=role), now
 
 
 @router.post("/accounts/{account_id}/sessions")
