@@ -85,13 +85,15 @@ def cmd_bill(args: argparse.Namespace) -> int:
     _setup()
     from seatplan.clocks.clock import get_clock
     from seatplan.events.delivery import outbox_deliver
+    from seatplan.events.webhooks import webhooks_deliver
     from seatplan.jobs import billing_run
 
     now = args.now or get_clock().now()
     counts = billing_run(now=now)
     sent = 0 if args.no_deliver else outbox_deliver(now=now, limit=10_000)
+    hooks = 0 if args.no_deliver else webhooks_deliver(now=now)
     done = ", ".join(f"{name} {count}" for name, count in counts.items())
-    print(f"Billing pass at {now.isoformat()}: {done}; e-mails sent {sent}.")
+    print(f"Billing pass at {now.isoformat()}: {done}; e-mails sent {sent}; webhooks delivered {hooks}.")
     return 0
 
 
@@ -103,6 +105,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from seatplan.clocks.clock import get_clock
     from seatplan.events.delivery import outbox_deliver
+    from seatplan.events.webhooks import webhooks_deliver
     from seatplan.jobs import billing_run
 
     stopping = []
@@ -114,14 +117,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
         try:
             counts = billing_run(now=now)
             sent = outbox_deliver(now=now, limit=1000)
+            hooks = webhooks_deliver(now=now)
         except Exception:  # noqa: BLE001 - one bad pass must not stop the worker; logged, tried again
             import logging
 
             logging.getLogger("seatplan.worker").exception("billing pass failed")
-            counts, sent = {}, 0
-        if any(counts.values()) or sent:
+            counts, sent, hooks = {}, 0, 0
+        if any(counts.values()) or sent or hooks:
             print(f"{now.isoformat()} " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-                  + f" e-mails {sent}", flush=True)
+                  + f" e-mails {sent} webhooks {hooks}", flush=True)
         deadline = time.monotonic() + args.interval
         while not stopping and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -143,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     key.set_defaults(func=cmd_operator_key)
     bill = commands.add_parser("bill", help="one pass of the billing job: everything due now (or at --now)")
     bill.add_argument("--now", type=parse_instant, help="the instant to bill at, e.g. 2027-02-14T00:00:00Z")
-    bill.add_argument("--no-deliver", action="store_true", help="leave the e-mails to the worker")
+    bill.add_argument("--no-deliver", action="store_true", help="leave the e-mails and webhooks to the worker")
     bill.set_defaults(func=cmd_bill)
-    worker = commands.add_parser("worker", help="run the billing job and deliver e-mails, again and again")
+    worker = commands.add_parser("worker", help="run the billing job and deliver e-mails and webhooks, again and again")
     worker.add_argument("--interval", type=float, default=10.0, help="seconds between passes (default 10)")
     worker.set_defaults(func=cmd_worker)
     args = parser.parse_args(argv)

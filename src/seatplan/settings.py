@@ -175,3 +175,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SEATPLAN_LOG_LEVEL", "WARNING")},
 }
+
+# Webhooks (SPEC §7): every outbox event but e-mails goes to each of these endpoints, signed with the
+# secret; `seatplan worker` and `seatplan bill` deliver them. No URLs: events wait in the outbox.
+WEBHOOK_URLS = [u.strip() for u in os.environ.get("SEATPLAN_WEBHOOK_URLS", "").split(",") if u.strip()]
+WEBHOOK_SECRET = os.environ.get("SEATPLAN_WEBHOOK_SECRET", "")
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("SEATPLAN_WEBHOOK_TIMEOUT_SECONDS", "10"))

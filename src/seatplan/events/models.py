@@ -48,3 +48,25 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+class WebhookDelivery(models.Model):
+    """One outbox event on its way to one webhook endpoint: tried until it is answered 2xx, with back-off."""
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.PROTECT, related_name="+")
+    url = models.CharField(max_length=500)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()  # also the claim: a worker sending it pushes this forward
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # given up after the last attempt
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "url"], name="webhook_delivery_once")]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(delivered_at__isnull=True,
+                                                                        failed_at__isnull=True),
+                                name="webhook_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} to {self.url}"
