@@ -465,3 +465,26 @@ def test_signed_out_home_goes_to_sign_in(browser, server):
         assert "Content-Security-Policy" in response.headers or "content-security-policy" in response.headers
     finally:
         context.close()
+
+
+def test_operator_signs_in_to_the_back_office_and_sees_revenue(visit, server):
+    """An operator (staff user) signs in through the back office and opens the revenue dashboard."""
+    python = Path(_seatplan_command()).with_name("python")
+    make = ("from seatplan.accounts.models import User; "
+            "User.objects.create_user(email='ops-web@vendor.test', password='seatplan-demo', is_staff=True)")
+    subprocess.run([str(python), "-m", "django", "shell", "-c", make], check=True, capture_output=True, timeout=60,
+                   env={**SERVER_ENV[server], "DJANGO_SETTINGS_MODULE": "seatplan.settings"})  # noqa: S603
+    v = visit("operator")
+    page = v.page
+    v.goto("/operator/revenue/")
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
+    page.locator("#id_username").fill("ops-web@vendor.test")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("input[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/operator/revenue/$"))
+    expect(page.get_by_role("heading", name="Revenue", level=1)).to_be_visible()
+    # Demo Co: 5 sessions monthly at $149 → MRR $745.00, ARR $8,940.00
+    expect(page.locator(".meter").filter(has_text="MRR")).to_contain_text("$745.00")
+    expect(page.locator(".meter").filter(has_text="ARR")).to_contain_text("$8,940.00")
+    assert page.locator("svg.usage-chart rect.bar").count() == 12
+    v.shot("revenue")

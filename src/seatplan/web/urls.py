@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from seatplan.web.views import auth, billing, checkout, people, subscriptions, usage
+from seatplan.web.views import auth, billing, checkout, operator, people, subscriptions, usage
 
 app_name = "web"
 
@@ -41,4 +41,5 @@ urlpatterns = [
     path("people/<str:member_id>/remove/", people.member_remove, name="member_remove"),
     path("people/transfer-ownership/", people.ownership_transfer, name="transfer_ownership"),
     path("usage/", usage.usage_page, name="usage"),
+    path("operator/revenue/", operator.revenue, name="revenue"),
 ]

@@ -37,3 +37,10 @@ def period(line: dict) -> str:
     start, end = _day(get("period_start")), _day(get("period_end"))
     first = f"{start:%b} {start.day}" + ("" if start.year == end.year else f", {start.year}")
     return f"{first} – {end:%b} {end.day}, {end.year}"
+
+
+@register.filter
+def percent_bp(basis_points: int) -> str:
+    """Basis points → a percentage with one decimal, rounded half up: 253 → "2.5%"."""
+    tenths = (basis_points + 5) // 10
+    return f"{tenths // 10}.{tenths % 10}%"
