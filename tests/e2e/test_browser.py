@@ -493,3 +493,20 @@ def test_operator_signs_in_to_the_back_office_and_sees_revenue(visit, server):
     assert cents("ARR") == 12 * cents("MRR")
     assert page.locator("svg.usage-chart rect.bar").count() == 12
     v.shot("revenue")
+
+
+def test_owner_reaches_account_deletion_and_a_wrong_name_deletes_nothing(visit):
+    v = visit("delete")
+    page = v.page
+    v.sign_in("owner@demo.test")
+    v.nav("People and roles")
+    page.get_by_role("link", name="Delete account…").click()
+    expect(page.get_by_role("heading", name="Delete Demo Co", level=1)).to_be_visible()
+    v.shot("confirm")
+    page.get_by_label("Type the account's name to confirm").fill("Demo")
+    page.get_by_role("button", name="Delete this account").click()
+    expect(page.get_by_role("alert")).to_contain_text("Type the account's name, Demo Co")
+    expect(page.get_by_label("Type the account's name to confirm")).to_have_attribute("aria-invalid", "true")
+    v.shot("refused")
+    v.nav("Subscription Management")
+    assert v.sessions() >= 5  # still there

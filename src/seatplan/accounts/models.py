@@ -52,6 +52,8 @@ class Account(models.Model):
         "clocks.TestClock", null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
     )
     created_at = models.DateTimeField()
+    # Deleted by its Owner (SPEC §2): people, keys and card gone; invoices and audit kept for the books.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

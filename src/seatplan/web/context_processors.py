@@ -8,7 +8,7 @@ SECTIONS = {
     "invoices": "billing", "invoice": "billing",
     "payment_method": "payment", "payment_method_remove": "payment",
     "billing_details": "details",
-    "people": "people", "member_remove": "people", "transfer_ownership": "people",
+    "people": "people", "member_remove": "people", "transfer_ownership": "people", "account_delete": "people",
     "usage": "usage",
 }
 

@@ -1,6 +1,7 @@
 """People and roles (SPEC §2): invite, change role, remove, transfer ownership."""
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -9,7 +10,9 @@ from seatplan.accounts import services
 from seatplan.accounts.models import Membership, Role
 from seatplan.accounts.permissions import MANAGEABLE_ROLES, Capability
 from seatplan.billing.errors import BillingError
-from seatplan.web.context import account_page
+from seatplan.subscriptions import deletion
+from seatplan.subscriptions.models import LIVE_STATUSES, Subscription
+from seatplan.web.context import SESSION_ACCOUNT, account_page
 
 
 def _member(request: HttpRequest, member_id: str) -> Membership:
@@ -28,6 +31,7 @@ def people(request: HttpRequest) -> HttpResponse:
         "grantable": grantable,
         "can_manage": here.can(Capability.MANAGE_PEOPLE),
         "can_transfer": here.can(Capability.TRANSFER_OWNERSHIP),
+        "can_delete": here.can(Capability.ACCOUNT_SETTINGS),
     })
 
 
@@ -82,3 +86,28 @@ def ownership_transfer(request: HttpRequest) -> HttpResponse:
     return _act(request, lambda: services.ownership_transfer(actor=here.actor, account=here.account,
                                                              membership=target, now=here.now),
                 "Ownership transferred. You are now an Admin.")
+
+
+@account_page(Capability.ACCOUNT_SETTINGS)
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """The Owner deletes the account, after typing its name (SPEC §2)."""
+    here = request.here
+    context = {"live": Subscription.objects.filter(account=here.account, status__in=LIVE_STATUSES).count()}
+    if request.method != "POST":
+        return render(request, "web/account_delete.html", context)
+    try:
+        account = deletion.account_delete(actor=here.actor, account_id=here.account.pk,
+                                          confirm_name=request.POST.get("confirm_name", ""), now=here.now)
+    except BillingError as refused:
+        if refused.code != "confirmation_invalid":
+            raise
+        return render(request, "web/account_delete.html", {**context, "error": refused,
+                                                           "entered": request.POST.get("confirm_name", "")},
+                      status=422)
+    request.session.pop(SESSION_ACCOUNT, None)
+    if not Membership.objects.filter(user=request.user).exists():
+        logout(request)  # nowhere left to go: signed out, the message shown on the sign-in page
+        messages.success(request, f"{account.name} was deleted.")
+        return redirect("web:signin")
+    messages.success(request, f"{account.name} was deleted.")
+    return redirect("web:home")
