@@ -180,4 +180,9 @@ LOGGING = {
 # secret; `seatplan worker` and `seatplan bill` deliver them. No URLs: events wait in the outbox.
 WEBHOOK_URLS = [u.strip() for u in os.environ.get("SEATPLAN_WEBHOOK_URLS", "").split(",") if u.strip()]
 WEBHOOK_SECRET = os.environ.get("SEATPLAN_WEBHOOK_SECRET", "")
+if WEBHOOK_URLS and not WEBHOOK_SECRET:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SEATPLAN_WEBHOOK_URLS is set but SEATPLAN_WEBHOOK_SECRET is not: webhooks are "
+                               "signed with it, and an empty key would let anyone forge them.")
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("SEATPLAN_WEBHOOK_TIMEOUT_SECONDS", "10"))

@@ -87,18 +87,22 @@ def execute(sql: str, params: list) -> int:
         return cursor.rowcount
 
 
+def _values_sql(table: str, fields: list, rows: int, ignore_conflicts: bool) -> str:
+    """`INSERT … VALUES (…), (…)` for `rows` rows of `fields`; ON CONFLICT DO NOTHING: PostgreSQL, and
+    SQLite since 3.24 (RETURNING, added by the caller: both, SQLite since 3.35)."""
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    sql = f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([one] * rows)  # noqa: S608
+    return sql + " ON CONFLICT DO NOTHING" if ignore_conflicts else sql
+
+
 @lru_cache(maxsize=256)
 def _insert_sql(model: type[Model], rows: int, ignore_conflicts: bool, read_keys: bool) -> tuple[str, list, bool]:
     """The statement, its fields, and whether it returns a database-made primary key (auto-increment)."""
     meta = model._meta
     auto = meta.auto_field is not None and meta.pk is meta.auto_field
     fields = [f for f in meta.concrete_fields if not (auto and f is meta.pk)]
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    sql = f'INSERT INTO "{meta.db_table}" ({names}) VALUES ' + ", ".join([one] * rows)  # noqa: S608
-    # ON CONFLICT DO NOTHING: PostgreSQL, and SQLite since 3.24; RETURNING: both (SQLite since 3.35).
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
+    sql = _values_sql(meta.db_table, fields, rows, ignore_conflicts)
     returning = auto and read_keys and not ignore_conflicts  # as bulk_create: ignored conflicts leave keys unread
     if returning:
         sql += f' RETURNING "{meta.pk.column}"'
@@ -106,7 +110,8 @@ def _insert_sql(model: type[Model], rows: int, ignore_conflicts: bool, read_keys
 
 
 def insert(*objs: Model, ignore_conflicts: bool = False, read_keys: bool = True) -> None:
-    """INSERT new instances of one model, one multi-row statement (as many as the database takes at once).
+    """INSERT new instances of one model, one multi-row statement (as many as the database takes at once);
+    a batch job's many rows go by `copy_rows` instead.
 
     What `create`/`bulk_create` write, with less Python: values go through each field's own preparation
     for this database, as the ORM's would, and are sent as plain parameters (Django's bulk_create on
@@ -116,10 +121,7 @@ def insert(*objs: Model, ignore_conflicts: bool = False, read_keys: bool = True)
     if not objs:
         return
     model = type(objs[0])
-    fields, returning = _insert_sql(model, 1, ignore_conflicts, read_keys)[1:]
-    if len(objs) >= COPY_FROM and not returning and not ignore_conflicts and connection.vendor == "postgresql":
-        _copy(model, fields, objs)
-        return
+    fields = _insert_sql(model, 1, ignore_conflicts, read_keys)[1]
     size = max(1, connection.ops.bulk_batch_size(fields, objs))
     for start in range(0, len(objs), size):
         chunk = objs[start:start + size]
@@ -158,22 +160,6 @@ def _preparers(model: type[Model], fields: tuple) -> list:
 
 def _row(obj: Model, fields: list, prepare: list, db) -> list:  # noqa: ANN001
     return [p(f.pre_save(obj, True), db) for f, p in zip(fields, prepare, strict=True)]
-
-
-COPY_FROM = 20  # rows: from this many on, PostgreSQL gets them by COPY (a batch job's bookkeeping)
-
-
-def _copy(model: type[Model], fields: list, objs: tuple) -> None:
-    """COPY the rows in (PostgreSQL): no SQL text to build and parse for thousands of values, and the
-    same checks as an INSERT (constraints, triggers); one statement, inside the caller's transaction."""
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    with connection.cursor() as cursor, cursor.cursor.copy(
-            f'COPY "{model._meta.db_table}" ({names}) FROM STDIN') as copy:
-        db, prepare = connection, _preparers(model, tuple(fields))
-        for obj in objs:
-            copy.write_row(_row(obj, fields, prepare, db))
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
 
 
 def update(obj: Model, names: list[str]) -> int:
@@ -246,17 +232,15 @@ def copy_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence]
         with connection.cursor() as cursor, cursor.cursor.copy(
                 f'COPY "{table}" ({columns}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row(_json_ready(row, dumps) if dumps else row)
+                copy.write_row(_json_ready(row, dumps))
         return
     db, prepare = connection, _preparers(model, tuple(fields))
     values = [[p(value, db) for p, value in zip(prepare, row, strict=True)] for row in rows]
     size = max(1, connection.ops.bulk_batch_size(fields, values))
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(values), size):
             chunk = values[start:start + size]
-            sql = f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([one] * len(chunk))  # noqa: S608
-            cursor.execute(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""),
+            cursor.execute(_values_sql(table, fields, len(chunk), ignore_conflicts),
                            [value for row in chunk for value in row])
 
 

@@ -3,6 +3,9 @@
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -184,3 +187,13 @@ def test_four_workers_at_once_send_each_event_once(endpoint):
     ids = sorted(json.loads(r["body"])["id"] for r in endpoint.received)
     assert ids == sorted(f"evt_{e.pk}" for e in events)  # every event, none twice
     assert WebhookDelivery.objects.filter(attempts=1, delivered_at=NOW).count() == 40
+
+
+def test_endpoints_without_a_secret_are_refused_at_start(tmp_path):
+    env = {**os.environ, "SEATPLAN_WEBHOOK_URLS": "http://127.0.0.1:9/hooks", "SEATPLAN_WEBHOOK_SECRET": "",
+           "SEATPLAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    done = subprocess.run([sys.executable, "-m", "seatplan.cli", "bill", "--no-deliver"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # noqa: S603 - our own command
+    assert done.returncode != 0
+    assert "SEATPLAN_WEBHOOK_SECRET is not" in done.stderr
+    assert not (tmp_path / "x.sqlite3").exists() or (tmp_path / "x.sqlite3").stat().st_size == 0  # nothing done

@@ -27,6 +27,23 @@ def audit_record(
     return entry
 
 
+# A batch job's rows as tuples for sqlrows.copy_rows, in these columns' order.
+AUDIT_COLUMNS = ["account_id", "actor", "action", "object_type", "object_id", "before", "after", "created_at"]
+OUTBOX_COLUMNS = ["account_id", "type", "payload", "dedupe_key", "created_at", "delivered_at", "attempts"]
+
+
+def audit_row(*, actor: Actor, account_id: str | None, action: str, object_type: str, object_id: str,
+              before: dict | None, after: dict | None, now: datetime) -> tuple:
+    """What `audit_record` writes, as an AUDIT_COLUMNS tuple."""
+    return (account_id, actor.label, action, object_type, object_id, before, after, now)
+
+
+def outbox_row(*, account_id: str | None, type: str, payload: dict, now: datetime,  # noqa: A002 - the column
+               dedupe_key: str | None = None) -> tuple:
+    """What `outbox_add` writes, as an OUTBOX_COLUMNS tuple."""
+    return (account_id, type, payload, dedupe_key, now, None, 0)
+
+
 def outbox_add(
     *, account_id: str | None, type: str, payload: dict, now: datetime, dedupe_key: str | None = None
 ) -> OutboxEvent | None:

@@ -77,8 +77,7 @@ class SandboxGateway:
                          "failed" if failure else "succeeded", failure, False, now))
         with transaction.atomic():
             copy_rows(SandboxCharge, _CHARGE_COLUMNS, rows, ignore_conflicts=True)
-        found = {key: ChargeResult(succeeded=status == "succeeded", charge_id=pk, failure_code=code,
-                                   failure_message=FAILURE_MESSAGES.get(code, ""))
+        found = {key: _answer(pk, status, code)
                  for pk, key, status, code in SandboxCharge.objects.filter(idempotency_key__any=keys)
                  .values_list("pk", "idempotency_key", "status", "failure_code")}
         return [found[key] for key in keys]
@@ -97,7 +96,9 @@ _new_charge_id = SandboxCharge._meta.pk.default
 
 
 def _result(charge: SandboxCharge) -> ChargeResult:
-    return ChargeResult(
-        succeeded=charge.status == "succeeded", charge_id=charge.pk, failure_code=charge.failure_code,
-        failure_message=FAILURE_MESSAGES.get(charge.failure_code, ""),
-    )
+    return _answer(charge.pk, charge.status, charge.failure_code)
+
+
+def _answer(charge_id: str, status: str, failure_code: str) -> ChargeResult:
+    return ChargeResult(succeeded=status == "succeeded", charge_id=charge_id, failure_code=failure_code,
+                        failure_message=FAILURE_MESSAGES.get(failure_code, ""))

@@ -23,7 +23,15 @@ from seatplan.accounts.models import Account
 from seatplan.accounts.permissions import SYSTEM
 from seatplan.billing.renewal import ERROR_RETRIES, ERROR_RETRY_DELAY, next_retry_at, renewal_compute
 from seatplan.events.models import AuditEntry, OutboxEvent
-from seatplan.events.services import audit_record, email_payload, outbox_add
+from seatplan.events.services import (
+    AUDIT_COLUMNS,
+    OUTBOX_COLUMNS,
+    audit_record,
+    audit_row,
+    email_payload,
+    outbox_add,
+    outbox_row,
+)
 from seatplan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from seatplan.invoices.services import format_number, invoice_numbers_take
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
@@ -152,8 +160,6 @@ _LINE_COLUMNS = ["invoice_id", "position", "kind", "description", "quantity", "u
                  "period_start", "period_end", "proration"]
 _ATTEMPT_COLUMNS = ["id", "account_id", "quote_id", "invoice_id", "amount", "currency", "gateway_key",
                     "gateway_charge_id", "status", "failure_code", "created_at", "finished_at"]
-_AUDIT_COLUMNS = ["account_id", "actor", "action", "object_type", "object_id", "before", "after", "created_at"]
-_EVENT_COLUMNS = ["account_id", "type", "payload", "dedupe_key", "created_at", "delivered_at", "attempts"]
 _new_invoice_id = Invoice._meta.pk.default
 _new_attempt_id = PaymentAttempt._meta.pk.default
 
@@ -181,10 +187,11 @@ def _issue(subs: list[Subscription], accounts: dict[str, Account], credits: dict
                       line.period_start, line.period_end, line.proration) for i, line in enumerate(result.lines))
         after = subscription_snapshot(sub)
         changed = [k for k in after if after[k] != before[k]]  # the renewal's own change, not the whole row
-        audits.append((sub.account_id, SYSTEM.label, "subscription.renewed", "Subscription", sub.pk,
-                       {k: before[k] for k in changed}, {k: after[k] for k in changed}, now))
-        events.append((sub.account_id, "subscription.renewed", {"subscription": sub.pk, "invoice": invoice_id, **after},
-                       None, now, None, 0))
+        audits.append(audit_row(actor=SYSTEM, account_id=sub.account_id, action="subscription.renewed",
+                                object_type="Subscription", object_id=sub.pk, before={k: before[k] for k in changed},
+                                after={k: after[k] for k in changed}, now=now))
+        events.append(outbox_row(account_id=sub.account_id, type="subscription.renewed", now=now,
+                                 payload={"subscription": sub.pk, "invoice": invoice_id, **after}))
         if result.amount_due:
             charge = Charge(_new_attempt_id(), tokens.get(sub.account_id), result.amount_due, sub.currency,
                             attempt_key(sub.pk, result.period_start, 0))
@@ -199,7 +206,7 @@ def _issue(subs: list[Subscription], accounts: dict[str, Account], credits: dict
             Account.objects.filter(pk=account_id).update(credit_balance=F("credit_balance") - used)
     copy_rows(InvoiceLine, _LINE_COLUMNS, lines)
     copy_rows(PaymentAttempt, _ATTEMPT_COLUMNS, attempts)
-    copy_rows(AuditEntry, _AUDIT_COLUMNS, audits)
+    copy_rows(AuditEntry, AUDIT_COLUMNS, audits)
     # Last: the block of gapless numbers, then the invoices (foreign keys to them are checked at commit).
     series = settings.INVOICE_NUMBER_PREFIX
     numbers = invoice_numbers_take(len(issued), series=series)
@@ -216,7 +223,7 @@ def _issue(subs: list[Subscription], accounts: dict[str, Account], credits: dict
                                 currency=sub.currency, total=result.total, credit_applied=result.credit_applied,
                                 amount_due=0))
     copy_rows(Invoice, _INVOICE_COLUMNS, invoices)
-    copy_rows(OutboxEvent, _EVENT_COLUMNS, [*events, *_receipts(paid, now)])
+    copy_rows(OutboxEvent, OUTBOX_COLUMNS, [*events, *_receipts(paid, now)])
     return charges
 
 
@@ -235,20 +242,22 @@ def _move_to_next_period(sub: Subscription, result) -> None:  # noqa: ANN001 - R
 
 
 def _receipts(invoices: list[Invoice], now: datetime) -> list[tuple]:
-    """invoice.paid events and receipt e-mails (outbox rows, _EVENT_COLUMNS) for paid invoices."""
+    """invoice.paid events and receipt e-mails (outbox rows, OUTBOX_COLUMNS) for paid invoices."""
     if not invoices:
         return []
     recipients = emails.billing_recipients(i.account_id for i in invoices)
     rows = []
     for invoice in invoices:
         invoice.amount_paid = invoice.amount_due
-        rows.append((invoice.account_id, "invoice.paid", {"invoice": invoice.pk, "number": invoice.number,
-                                                          "amount_paid": invoice.amount_paid}, None, now, None, 0))
+        rows.append(outbox_row(account_id=invoice.account_id, type="invoice.paid", now=now,
+                               payload={"invoice": invoice.pk, "number": invoice.number,
+                                        "amount_paid": invoice.amount_paid}))
         email = emails.receipt(invoice)
         payload = email_payload(to=recipients[invoice.account_id], subject=email.subject, body=email.body,
                                 attachments=email.attachments)
         if payload is not None:
-            rows.append((invoice.account_id, "email", payload, email.dedupe_key, now, None, 0))
+            rows.append(outbox_row(account_id=invoice.account_id, type="email", payload=payload, now=now,
+                                   dedupe_key=email.dedupe_key))
     return rows
 
 
@@ -296,7 +305,7 @@ def _mark_paid(paid: list[tuple], by_id: dict[str, ChargeResult], now: datetime)
                         currency=currency, total=total, credit_applied=credit_applied, amount_due=amount_due)
                 for _, account_id, invoice_id, number, subscription_id, currency, total, credit_applied, amount_due
                 in paid]
-    copy_rows(OutboxEvent, _EVENT_COLUMNS, _receipts(invoices, now))
+    copy_rows(OutboxEvent, OUTBOX_COLUMNS, _receipts(invoices, now))
 
 
 def _changed(sub: Subscription, action: str, before: dict, now: datetime) -> None:

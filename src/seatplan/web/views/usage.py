@@ -9,11 +9,11 @@ from django.shortcuts import render
 from seatplan.accounts.permissions import Capability
 from seatplan.leases.models import RunType
 from seatplan.leases.selectors import daily_peaks, usage_notice, usage_now
+from seatplan.web.charts import Plot, scale
 from seatplan.web.context import account_page
 
 CHART_DAYS = 30
-WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 40, 12, 16, 30  # room for the axis labels
+LEFT = 40  # room for the y axis labels
 
 
 @dataclass(frozen=True)
@@ -34,34 +34,18 @@ class Tick:
     y: float = 0
 
 
-def _scale_top(highest: int) -> int:
-    """A round top for the y axis, at least one step above the highest value."""
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 250, 500, 1000):
-        if highest <= step * 5:
-            return max(step * ((highest // step) + 1), step)
-    return highest + 1
-
-
 def usage_chart(peaks: list[tuple[date, int]], limit: int) -> dict:
     """The geometry of the daily-peak chart: bars, the limit line and the axis ticks (SVG units)."""
-    top = _scale_top(max([limit] + [peak for _, peak in peaks]))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    slot = plot_w / len(peaks)
-
-    def y_of(value: int) -> float:
-        return round(TOP + plot_h - plot_h * value / top, 1)
-
-    bars = [Bar(day=day, peak=peak, x=round(LEFT + i * slot + slot * 0.15, 1), y=y_of(peak),
-                width=round(slot * 0.7, 1), height=round(TOP + plot_h - y_of(peak), 1),
-                over=limit > 0 and peak >= limit)
+    top, _ = scale(max([limit] + [peak for _, peak in peaks]))
+    plot = Plot(count=len(peaks), top=top, left=LEFT)
+    bars = [Bar(day=day, peak=peak, **plot.bar(i, peak), over=limit > 0 and peak >= limit)
             for i, (day, peak) in enumerate(peaks)]
     step = max(1, top // 5)
-    y_ticks = [Tick(label=str(value), y=y_of(value)) for value in range(0, top + 1, step)]
-    x_ticks = [Tick(label=f"{day:%b} {day.day}", x=round(LEFT + i * slot + slot / 2, 1))
+    y_ticks = [Tick(label=str(value), y=plot.y(value)) for value in range(0, top + 1, step)]
+    x_ticks = [Tick(label=f"{day:%b} {day.day}", x=plot.center(i))
                for i, (day, _) in enumerate(peaks) if i % 7 == (len(peaks) - 1) % 7]
-    return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "base": TOP + plot_h,
-            "bars": bars, "y_ticks": y_ticks, "x_ticks": x_ticks,
-            "limit_y": y_of(limit) if limit else None, "limit": limit}
+    return {**plot.frame(), "bars": bars, "y_ticks": y_ticks, "x_ticks": x_ticks,
+            "limit_y": plot.y(limit) if limit else None, "limit": limit}
 
 
 @account_page()
