@@ -14,7 +14,6 @@ JSON result.
 """
 
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -22,12 +21,14 @@ import uuid
 from collections import Counter, deque
 
 import httpx
+import psycopg
 from _harness import (
     DB_NAME,
     PG_HOST,
     PG_PORT,
     PG_USER,
     HttpClient,
+    PhaseResult,
     Server,
     emit,
     fresh_database,
@@ -63,20 +64,25 @@ WHERE p.in_use <> coalesce(c.g, 0) OR p.queued <> coalesce(c.q, 0)
 """
 
 
-def _psql_bench(sql: str) -> str:
-    out = subprocess.run(["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", DB_NAME, "-At",
-                          "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
+def _connect() -> psycopg.Connection:
+    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=DB_NAME, autocommit=True)
 
 
-def over_grants_now() -> tuple[int, int, int]:
+def over_grants_now(connection: psycopg.Connection | None = None) -> tuple[int, int, int]:
     """(accounts over their limit, pools whose counters disagree, most granted on one account)."""
-    over, mismatched, most = _psql_bench(OVER_GRANTS_SQL).split("|")
+    if connection is None:
+        with _connect() as fresh:
+            return over_grants_now(fresh)
+    over, mismatched, most = connection.execute(OVER_GRANTS_SQL).fetchone()
     return int(over), int(mismatched), int(most)
 
 
 class Monitor:
-    """Checks for over-grants about once a second while the load runs."""
+    """Checks for over-grants about once a second while the load runs.
+
+    It keeps one connection open: a new connection (and a psql process) every second cost enough CPU,
+    on the two cores the server uses too, to show in the lease requests' p99.
+    """
 
     def __init__(self) -> None:
         self.checks = 0
@@ -84,10 +90,11 @@ class Monitor:
         self.most = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._connection = _connect()
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
-            over, _, most = over_grants_now()  # counters may be mid-transaction: compared at the end
+            over, _, most = over_grants_now(self._connection)  # counters may be mid-transaction: compared at the end
             self.checks += 1
             self.over += over
             self.most = max(self.most, most)
@@ -99,6 +106,7 @@ class Monitor:
     def __exit__(self, *exc) -> None:  # noqa: ANN002
         self._stop.set()
         self._thread.join()
+        self._connection.close()
 
 
 class LeaseClient:
@@ -110,6 +118,7 @@ class LeaseClient:
         self.random = random.Random(seed_value)
         self.held: deque[tuple[dict, str]] = deque()
         self.outcomes: Counter[str] = Counter()
+        self.kind_ms: dict[str, list[float]] = {"acquire": [], "release": []}  # last phase's latencies
 
     def step(self) -> float:
         if len(self.held) >= HOLD:
@@ -122,6 +131,7 @@ class LeaseClient:
         r = self.http.post(f"/accounts/{acct['account']}/sessions", json={"run_type": "desktop_browser"},
                            headers={"Authorization": f"Bearer {acct['key']}", "Idempotency-Key": str(uuid.uuid4())})
         ms = (time.perf_counter() - t0) * 1000
+        self.kind_ms["acquire"].append(ms)
         if r.status_code in (201, 202):
             self.held.append((acct, r.json()["id"]))
             self.outcomes[r.json()["status"]] += 1
@@ -136,6 +146,7 @@ class LeaseClient:
         t0 = time.perf_counter()
         r = self.http.delete(f"/sessions/{lease_id}", headers={"Authorization": f"Bearer {acct['key']}"})
         ms = (time.perf_counter() - t0) * 1000
+        self.kind_ms["release"].append(ms)
         if r.status_code != 200:
             raise RuntimeError(f"release {r.status_code}: {r.text[:200]}")
         self.outcomes["released"] += 1
@@ -166,7 +177,8 @@ def main(argv: list[str]) -> int:
         f"{LIMIT} sessions{' (quick)' if args.quick else ''}")
     env = fresh_database()
     accounts = seed(env, "checkout", accounts=n_accounts, quantity=LIMIT)["accounts"]
-    _psql_bench(POOL_CHECK_VIEW)
+    with _connect() as connection:
+        connection.execute(POOL_CHECK_VIEW)
 
     with Server(env, workers=args.workers, threads=args.threads, name="leases") as server:
         probe_headers = {"Authorization": f"Bearer {accounts[0]['key']}"}
@@ -181,6 +193,8 @@ def main(argv: list[str]) -> int:
             log(f"baseline: {duration:.0f}s")
             base = run_phase("baseline", [c.baseline for c in clients], duration, server_pgid=server.proc.pid)
             log(f"leases: {duration:.0f}s")
+            for c in clients:
+                c.kind_ms = {"acquire": [], "release": []}
             with Monitor() as monitor:
                 lease = run_phase("leases", [c.step for c in clients], duration, server_pgid=server.proc.pid)
             over_held, mismatched_held, most_held = over_grants_now()  # with the clients' leases still held
@@ -199,6 +213,11 @@ def main(argv: list[str]) -> int:
         log(f"{len(server_errors)} error lines in {server.log_path}; first: {server_errors[0]}")
     ratio = lease.per_s / base.per_s if base.per_s else 0.0
     p99 = lease.pct(99)
+    by_kind = {}
+    for kind in ("acquire", "release"):
+        part = PhaseResult(name=kind, clients=0, duration_s=duration,
+                           latencies_ms=[ms for c in clients for ms in c.kind_ms[kind]])
+        by_kind[kind] = {"p50": round(part.pct(50), 1), "p99": round(part.pct(99), 1)}
     over_grants = monitor.over + over_held + over_end
     result = {
         "benchmark": "leases",
@@ -216,6 +235,7 @@ def main(argv: list[str]) -> int:
         "baseline_p50_ms": round(base.pct(50), 1),
         "baseline_p99_ms": round(base.pct(99), 1),
         "outcomes": dict(outcomes),
+        "by_kind_ms": by_kind,
         "errors": len(lease.errors) + len(base.errors),
         "server_error_lines": len(server_errors),
         "accounts": n_accounts,
