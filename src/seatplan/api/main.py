@@ -59,7 +59,8 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _register_routers() -> None:
     from seatplan.api import accounts, bench, billing, catalog, clocks, lifecycle, sessions, subscriptions
 
-    for module in (accounts, catalog, subscriptions, lifecycle, billing, clocks, sessions, bench):
+    # URL patterns are tried in this order: the test cloud's calls (sessions) and checkout come first.
+    for module in (sessions, billing, accounts, catalog, subscriptions, lifecycle, clocks, bench):
         api.add_router("", module.router)
 
 
