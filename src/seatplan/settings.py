@@ -187,3 +187,20 @@ if WEBHOOK_URLS and not WEBHOOK_SECRET:
     raise ImproperlyConfigured("SEATPLAN_WEBHOOK_URLS is set but SEATPLAN_WEBHOOK_SECRET is not: webhooks are "
                                "signed with it, and an empty key would let anyone forge them.")
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("SEATPLAN_WEBHOOK_TIMEOUT_SECONDS", "10"))
+
+# The payment gateway (SPEC §5): the sandbox with its test cards, or Stripe through its official SDK.
+_GATEWAYS = {"sandbox": "seatplan.payments.sandbox.SandboxGateway",
+             "stripe": "seatplan.payments.stripe_gateway.StripeGateway"}
+_gateway = os.environ.get("SEATPLAN_PAYMENT_GATEWAY", "sandbox").strip().lower()
+if _gateway not in _GATEWAYS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"SEATPLAN_PAYMENT_GATEWAY is {_gateway!r}; it is one of: {', '.join(_GATEWAYS)}.")
+PAYMENT_GATEWAY = _GATEWAYS[_gateway]
+STRIPE_SECRET_KEY = os.environ.get("SEATPLAN_STRIPE_SECRET_KEY", "")
+STRIPE_API_BASE = os.environ.get("SEATPLAN_STRIPE_API_BASE", "")  # e.g. stripe-mock; empty: api.stripe.com
+STRIPE_TIMEOUT_SECONDS = float(os.environ.get("SEATPLAN_STRIPE_TIMEOUT_SECONDS", "30"))
+if _gateway == "stripe" and not STRIPE_SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SEATPLAN_PAYMENT_GATEWAY is stripe but SEATPLAN_STRIPE_SECRET_KEY is not set.")

@@ -64,7 +64,8 @@ def payment_method(request: HttpRequest) -> HttpResponse:
     values.pop("card_number", None)  # never echo a card number back into the page
     values.pop("cvc", None)
     return render(request, "web/payment_method.html", {"card": card, "error": error, "values": values,
-                                                       "next": request.GET.get("next", "")},
+                                                       "next": request.GET.get("next", ""),
+                                                       "sandbox_cards": get_gateway().name == "sandbox"},
                   status=422 if error else 200)
 
 
