@@ -29,27 +29,38 @@ def format_number(series: str, sequence: int) -> str:
     return f"{series}-{sequence:06d}"
 
 
-def invoice_issue(
+def invoice_draft(
     *, account: Account, subscription_id: str | None, currency: str, lines: Sequence[dict],
     subtotal: int, discount_total: int, tax: int, total: int, credit_applied: int, amount_due: int,
     paid: bool, now: datetime,
 ) -> Invoice:
-    """Issue one invoice (inside the caller's transaction); paid ones carry their payment."""
-    series = settings.INVOICE_NUMBER_PREFIX
-    (sequence,) = invoice_numbers_take(1, series=series)
+    """An invoice with its id and lines but no number yet, not written: `invoice_issue` numbers and writes it.
+
+    Its id can be referred to at once (a payment attempt, a redemption): foreign keys are checked at commit.
+    """
     invoice = Invoice(
-        series=series, sequence=sequence, number=format_number(series, sequence), account=account,
-        subscription_id=subscription_id, status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
-        currency=currency, subtotal=subtotal, discount_total=discount_total, tax=tax, total=total,
-        credit_applied=credit_applied, amount_due=amount_due, amount_paid=amount_due if paid else 0,
-        billing_details=account.billing_details(), account_name=account.name, issued_at=now,
-        paid_at=now if paid else None,
+        series=settings.INVOICE_NUMBER_PREFIX, account=account, subscription_id=subscription_id,
+        status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN, currency=currency, subtotal=subtotal,
+        discount_total=discount_total, tax=tax, total=total, credit_applied=credit_applied, amount_due=amount_due,
+        amount_paid=amount_due if paid else 0, billing_details=account.billing_details(), account_name=account.name,
+        issued_at=now, paid_at=now if paid else None,
     )
-    insert(invoice)
     rows = [InvoiceLine(invoice=invoice, position=i, **line) for i, line in enumerate(lines)]
-    insert(*rows)
-    # The lines as written, for whoever shows the invoice next in this request (no read back).
+    # The lines as they will be written, for whoever shows the invoice next in this request (no read back).
     written = invoice.lines.all()
     written._result_cache, written._prefetch_done = rows, True
     invoice._prefetched_objects_cache = {"lines": written}
+    return invoice
+
+
+def invoice_issue(invoice: Invoice) -> Invoice:
+    """Number a draft and write it with its lines (inside the caller's transaction).
+
+    Taking the number locks the series' counter until the transaction ends, and every invoice of the
+    series waits for that lock: call this as late in the transaction as the caller can.
+    """
+    (invoice.sequence,) = invoice_numbers_take(1, series=invoice.series)
+    invoice.number = format_number(invoice.series, invoice.sequence)
+    insert(invoice)
+    insert(*invoice.lines.all())
     return invoice

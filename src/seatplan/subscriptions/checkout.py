@@ -26,7 +26,7 @@ from seatplan.events.models import OutboxEvent
 from seatplan.events.services import audit_record, outbox_add
 from seatplan.ids import make_id
 from seatplan.invoices.models import Invoice
-from seatplan.invoices.services import invoice_issue
+from seatplan.invoices.services import invoice_draft, invoice_issue
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
 from seatplan.payments.models import AttemptStatus, PaymentAttempt
 from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, update
@@ -317,7 +317,7 @@ def _apply(
     if outcome["credit_balance_change"]:
         account.credit_balance += outcome["credit_balance_change"]
         account.save(update_fields=["credit_balance"])
-    invoice = invoice_issue(
+    invoice = invoice_draft(
         account=account, subscription_id=subscription.pk, currency=quote.currency,
         lines=[line_from_json(line) for line in quote.lines], subtotal=quote.subtotal,
         discount_total=quote.discount_total, tax=quote.tax, total=quote.total,
@@ -335,6 +335,8 @@ def _apply(
     after = subscription_snapshot(subscription)
     audit_record(actor=actor, account_id=account.pk, action="subscription.checkout", obj=subscription,
                  now=now, before=before, after=after)
+    # Numbered last: every checkout and renewal waits for the series' counter from here to the commit.
+    invoice_issue(invoice)
     # invoice.paid, the receipt (with the PDF, sent after commit) and the subscription's event: one insert.
     events = [OutboxEvent(account_id=account.pk, type="invoice.paid", created_at=now,
                           payload={"invoice": invoice.pk, "number": invoice.number,
