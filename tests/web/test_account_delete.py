@@ -58,6 +58,10 @@ def test_owner_deletes_the_account_by_typing_its_name(world, live, clock):
     assert world.api("member").get("/me").status_code == 401
     signin = Client().get("/signin/")
     assert signin.status_code == 200
+    operator = world.api("operator")
+    assert operator.get(f"/accounts/{world.account.pk}").json()["deleted_at"] == "2027-01-15T12:00:00Z"
+    listed = {a["id"]: a["deleted_at"] for a in operator.get("/accounts").json()["data"]}
+    assert listed == {world.account.pk: "2027-01-15T12:00:00Z", world.other.pk: None}
 
 
 @pytest.mark.parametrize("typed", ["", "acme", "Acme Inc", "Other Co"])

@@ -16,6 +16,7 @@ def account_json(account: Account) -> dict:
         "credit_balance": account.credit_balance,
         "test_clock": account.test_clock_id,
         "created_at": iso(account.created_at),
+        "deleted_at": iso(account.deleted_at),  # set once the Owner deleted it (the operator still sees it)
     }
 
 
