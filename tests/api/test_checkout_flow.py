@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from seatplan.catalog.models import DiscountCode
+from seatplan.events.models import OutboxEvent
 from seatplan.invoices.models import Invoice
 from seatplan.payments.models import PaymentAttempt, SandboxCharge
 from seatplan.subscriptions.models import Quote, Subscription
@@ -199,3 +200,21 @@ def test_payment_method_missing(world):
     refused = world.api("owner").post(f"/quotes/{q['id']}/checkout", key="nocard")
     assert (refused.status_code, refused.json()["error"]["code"]) == (402, "payment_method_missing")
     assert not Subscription.objects.filter(account=world.account).exists()
+
+
+
+def test_the_receipt_goes_out_with_the_checkout_once(world, django_capture_on_commit_callbacks, mailoutbox):
+    api = world.api("owner")
+    assert api.put(f"/accounts/{world.account.pk}/payment_method", VISA).status_code == 200
+    q = quote(world, product="testcloud", quantity=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.post(f"/quotes/{q.json()['id']}/checkout", key="receipt-once")
+        again = api.post(f"/quotes/{q.json()['id']}/checkout", key="receipt-once")  # a client's retry
+    assert done.status_code == again.status_code == 200 and done.json() == again.json()
+    number = done.json()["invoice"]["number"]
+    receipts = [m for m in mailoutbox if m.subject.startswith(f"Receipt for invoice {number} ")]
+    assert len(receipts) == 1
+    assert sorted(receipts[0].to) == ["billing_manager@acme.test", "owner@acme.test"]
+    assert [name for name, _, _ in receipts[0].attachments] == [f"{number}.pdf"]
+    event = OutboxEvent.objects.get(dedupe_key=f"email:receipt:{done.json()['invoice']['id']}")
+    assert event.delivered_at is not None and event.attempts == 1

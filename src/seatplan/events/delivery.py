@@ -1,5 +1,6 @@
 """Sends what the outbox holds, after the transaction that wrote it has committed."""
 
+import json
 import logging
 from datetime import datetime
 
@@ -82,18 +83,48 @@ def outbox_deliver(*, now: datetime, limit: int = 100) -> int:
     return sent
 
 
+# One statement claims an e-mail the request itself queued and returns what to send.
+_CLAIM_KEY_SQL = ("UPDATE events_outboxevent SET delivered_at = %s, attempts = attempts + 1 "
+                  "WHERE dedupe_key = %s AND type = 'email' AND delivered_at IS NULL RETURNING id, payload")
+
+
 def _deliver_now() -> None:
     from seatplan.clocks.clock import get_clock
 
     outbox_deliver(now=get_clock().now())
 
 
-def deliver_after_commit() -> None:
-    """One delivery pass once the current transaction commits (none if it rolls back).
+def _deliver_keys(dedupe_keys: list[str]) -> None:
+    """Send the e-mails with these keys, each claimed and read in one statement (no scan of the outbox)."""
+    from seatplan.clocks.clock import get_clock
+
+    at = connection.ops.adapt_datetimefield_value(get_clock().now())
+    for key in dedupe_keys:
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_KEY_SQL, [at, key])
+            row = cursor.fetchone()
+        if row is None:
+            continue  # sent already (a request replayed), or another process has it
+        pk, payload = row
+        event = OutboxEvent(pk=pk, type="email", payload=json.loads(payload) if isinstance(payload, str) else payload)
+        try:
+            _send_email(event)
+        except Exception:
+            logger.exception("outbox event %s failed; will retry", pk)
+            OutboxEvent.objects.filter(pk=pk).update(delivered_at=None)
+
+
+def deliver_after_commit(dedupe_keys: list[str] | None = None) -> None:
+    """Send once the current transaction commits (nothing if it rolls back): the e-mails with these
+    dedupe keys, or without keys one delivery pass over whatever e-mail is pending.
 
     Web requests deliver their own e-mails this way, so the embedded default needs no worker;
     `seatplan worker` delivers whatever is left (a crash between commit and send, retries).
     """
     # No "already scheduled" flag: one left set by a rolled-back transaction would stop delivery for
     # good. A second pass in one commit finds nothing left to send.
-    transaction.on_commit(_deliver_now)
+    if dedupe_keys:
+        keys = list(dedupe_keys)
+        transaction.on_commit(lambda: _deliver_keys(keys))
+    else:
+        transaction.on_commit(_deliver_now)

@@ -90,5 +90,5 @@ def email_enqueue(
     if event is not None:
         from seatplan.events.delivery import deliver_after_commit
 
-        deliver_after_commit()
+        deliver_after_commit([dedupe_key] if dedupe_key else None)
     return event

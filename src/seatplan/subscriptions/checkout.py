@@ -350,7 +350,7 @@ def _apply(
                               payload={"subscription": subscription.pk, **after}))
     insert(*events, ignore_conflicts=True)  # a receipt already queued stays single
     if email is not None:
-        deliver_after_commit()
+        deliver_after_commit([email.dedupe_key])
     # More sessions: the head of the queue is granted as soon as the change is committed (§6).
     leases_settle_on_commit(account.pk, now)
     return CheckoutResult(subscription=subscription, invoice=invoice)
