@@ -9,11 +9,14 @@ metadata, so the statement stays readable and works on SQLite and PostgreSQL ali
     sql = f"SELECT {KEY.sql}, {USER.sql} FROM accounts_apikey k JOIN accounts_user u ON ..."
     row = fetch_one(sql, params)
     key, user = KEY.build(row, 0), USER.build(row, KEY.width)
+
+`build` is for a row that is there (an inner join's); `build_or_none` for an outer join's, None when absent.
 """
 
 import json
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -23,16 +26,19 @@ from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 
+M = TypeVar("M", bound=Model)
 
-class Columns:
+
+class Columns(Generic[M]):
     """The concrete columns of `model` under a table alias, and building an instance from them."""
 
-    def __init__(self, model: type[Model], alias: str) -> None:
+    def __init__(self, model: type[M], alias: str) -> None:
         self.model = model
         self.fields = list(model._meta.concrete_fields)
         self.attnames = [f.attname for f in self.fields]
         self.sql = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
         self.width = len(self.fields)
+        self._pk_index = self.attnames.index(model._meta.pk.attname)
         self._alias = alias
         self._converters: dict[str, list] = {}  # per database vendor
 
@@ -48,10 +54,17 @@ class Columns:
             self._converters[vendor] = found
         return self._converters[vendor]
 
-    def build(self, row: tuple, start: int = 0) -> Model | None:
-        """The instance from row[start:start + width]; None when its primary key is NULL (outer join)."""
+    def build(self, row: tuple, start: int = 0) -> M:
+        """The instance from row[start:start + width], which must be there (an inner join's columns)."""
+        found = self.build_or_none(row, start)
+        if found is None:
+            raise ValueError(f"no {self.model.__name__} in the row at column {start}")
+        return found
+
+    def build_or_none(self, row: tuple, start: int = 0) -> M | None:
+        """The instance from row[start:start + width]; None when its primary key is NULL (an outer join's)."""
         values = list(row[start:start + self.width])
-        if values[self.attnames.index(self.model._meta.pk.attname)] is None:
+        if values[self._pk_index] is None:
             return None
         for i, funcs, col in self._converters_for():
             for func in funcs:

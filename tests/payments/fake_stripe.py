@@ -39,6 +39,13 @@ class FakeStripe:
         self.server.shutdown()
         self.server.server_close()
 
+    def tokenise(self, number: str = "4242424242424242") -> str:
+        """What Stripe.js does in the customer's browser: a PaymentMethod this server never saw the card of."""
+        status, method = self._payment_method({"card[number]": number, "card[exp_month]": "12",
+                                               "card[exp_year]": "2030"})
+        assert status == 200
+        return method["id"]
+
     def calls(self, path: str) -> list[dict]:
         return [r for r in self.requests if r["path"] == path]
 
@@ -63,6 +70,12 @@ class FakeStripe:
     def _route(self, method: str, path: str, params: dict) -> tuple[int, dict]:
         if (method, path) == ("POST", "/v1/payment_methods"):
             return self._payment_method(params)
+        if method == "GET" and path.startswith("/v1/payment_methods/"):
+            found = self.payment_methods.get(path.rsplit("/", 1)[1])
+            if found is None:
+                return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                       "message": "No such PaymentMethod.", "param": "payment_method"}}
+            return 200, {k: v for k, v in found.items() if not k.startswith("_")}
         if (method, path) == ("POST", "/v1/customers"):
             customer = {"id": self._id("cus"), "object": "customer", "invoice_settings": {}}
             self.customers[customer["id"]] = customer

@@ -51,6 +51,38 @@ def test_a_saved_card_is_a_stripe_customer_with_the_card_attached(world, stripe_
     assert "4242424242424242" not in saved.token
 
 
+def test_a_card_tokenised_in_the_browser_is_saved_by_its_token(world, stripe_api):
+    token = stripe_api.tokenise()
+    r = world.api("owner").put(f"/accounts/{world.account.pk}/payment_method", {"token": token})
+    assert r.status_code == 200, r.json()
+    assert (r.json()["brand"], r.json()["last4"]) == ("Visa", "4242")
+    customer, method = PaymentMethod.objects.get(account=world.account).token.split(" ")
+    assert method == token and stripe_api.payment_methods[token]["customer"] == customer
+    assert not stripe_api.calls("/v1/payment_methods")  # no card details were sent from here
+    assert subscribe_with_saved_card(world)["invoice"]["status"] == "paid"
+
+
+def test_an_unknown_token_is_refused_and_nothing_is_saved(world, stripe_api):
+    r = world.api("owner").put(f"/accounts/{world.account.pk}/payment_method", {"token": "pm_nope"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "token_invalid"
+    assert not PaymentMethod.objects.filter(account=world.account).exists() and not stripe_api.customers
+
+
+def test_the_sandbox_takes_no_tokens_and_a_token_goes_alone(world):
+    api = world.api("owner")
+    r = api.put(f"/accounts/{world.account.pk}/payment_method", {"token": "pm_123"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "token_not_supported"
+    r = api.put(f"/accounts/{world.account.pk}/payment_method", {**VISA, "token": "pm_123"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_request"
+    assert not PaymentMethod.objects.filter(account=world.account).exists()
+
+
+def subscribe_with_saved_card(world) -> dict:
+    r = checkout(world)
+    assert r.status_code == 200, r.json()
+    return r.json()
+
+
 @pytest.mark.parametrize(("number", "month", "code"), [
     ("4242424242424241", 12, "card_number_invalid"),
     ("4242424242424242", 13, "card_expiry_invalid"),

@@ -65,8 +65,8 @@ def _principal_for(key_hash: str) -> Principal | None:
     offset += _KEY.width
     user = _USER.build(row, offset)
     offset += _USER.width
-    membership = _MEMBER.build(row, offset)
-    account = _ACCOUNT.build(row, offset + _MEMBER.width)
+    membership = _MEMBER.build_or_none(row, offset)
+    account = _ACCOUNT.build_or_none(row, offset + _MEMBER.width)
     if not (user.is_active and (key.account_id or user.is_staff)):
         return None
     key.user = user

@@ -1,5 +1,7 @@
 """Payment method, quotes and checkout, invoices."""
 
+from typing import TypeVar
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router
 from ninja.decorators import decorate_view
@@ -32,19 +34,32 @@ def payment_method_get(request: HttpRequest, account_id: str) -> JsonResponse:
     return JsonResponse(payment_method_json(method))
 
 
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
+T = TypeVar("T")
+
+
+def _required(value: T | None, name: str) -> T:
+    if value is None:
+        raise BillingError("parameter_missing", f"{name} is required.", name)
+    return value
+
+
 @router.put("/accounts/{account_id}/payment_method")
 def payment_method_put(request: HttpRequest, account_id: str, payload: schemas.CardIn) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
     actor.require(Capability.BILLING)
+    now = now_for(request, account)
     if payload.token is not None:
-        raise BillingError("token_not_supported", "This server's gateway takes sandbox test cards only.",
-                           "token")
-    for field in ("card_number", "exp_month", "exp_year", "cvc"):
-        if getattr(payload, field) is None:
-            raise BillingError("parameter_missing", f"{field} is required.", field)
+        given = [name for name in CARD_FIELDS if getattr(payload, name) is not None]
+        if given:
+            raise BillingError("malformed_request", "Send card details or a token, not both.", given[0])
+        method = payments.payment_method_save(actor=actor, account=account, gateway=get_gateway(),
+                                              token=payload.token, now=now)
+        return JsonResponse(payment_method_json(method))
     method = payments.payment_method_save(
-        actor=actor, account=account, gateway=get_gateway(), card_number=payload.card_number,
-        exp_month=payload.exp_month, exp_year=payload.exp_year, cvc=payload.cvc, now=now_for(request, account),
+        actor=actor, account=account, gateway=get_gateway(), card_number=_required(payload.card_number, "card_number"),
+        exp_month=_required(payload.exp_month, "exp_month"), exp_year=_required(payload.exp_year, "exp_year"),
+        cvc=_required(payload.cvc, "cvc"), now=now,
     )
     return JsonResponse(payment_method_json(method))
 

@@ -35,6 +35,9 @@ class Gateway(Protocol):
     def save_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str, now: datetime) -> SavedCard:
         """Turn card details into a token (raises BillingError for a bad card)."""
 
+    def save_token(self, *, token: str, now: datetime) -> SavedCard:
+        """Keep a card the processor tokenised in the customer's browser (raises BillingError if it cannot)."""
+
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str, now: datetime) -> ChargeResult:
         """Charge once per key: asking again with the key returns the first result."""
 

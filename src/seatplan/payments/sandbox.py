@@ -47,6 +47,9 @@ class SandboxGateway:
         token = f"sbx.{TEST_CARDS[number]}.{secrets.token_hex(6)}"
         return SavedCard(token=token, brand="Visa", last4=number[-4:], exp_month=exp_month, exp_year=exp_year)
 
+    def save_token(self, *, token: str, now: datetime) -> SavedCard:
+        raise BillingError("token_not_supported", "The sandbox gateway takes its test cards, not tokens.", "token")
+
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str, now: datetime) -> ChargeResult:
         behaviour = token.split(".")[1] if token.startswith("sbx.") else "card_declined"
         if behaviour == "slow" and self.find_charge(idempotency_key=idempotency_key) is None:

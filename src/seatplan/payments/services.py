@@ -13,12 +13,15 @@ from seatplan.payments.models import PaymentMethod
 
 
 def payment_method_save(
-    *, actor: Actor, account: Account, gateway: Gateway, card_number: str, exp_month: int, exp_year: int,
-    cvc: str, now: datetime,
+    *, actor: Actor, account: Account, gateway: Gateway, now: datetime, card_number: str = "", exp_month: int = 0,
+    exp_year: int = 0, cvc: str = "", token: str | None = None,
 ) -> PaymentMethod:
-    """Replace the account's card (the old one is forgotten)."""
+    """Replace the account's card (the old one is forgotten): card details, or the processor's token for one."""
     actor.require(Capability.BILLING)
-    card = gateway.save_card(number=card_number, exp_month=exp_month, exp_year=exp_year, cvc=cvc, now=now)
+    if token is not None:
+        card = gateway.save_token(token=token, now=now)
+    else:
+        card = gateway.save_card(number=card_number, exp_month=exp_month, exp_year=exp_year, cvc=cvc, now=now)
     with transaction.atomic():
         Account.objects.select_for_update().filter(pk=account.pk).first()
         old = PaymentMethod.objects.filter(account=account).first()

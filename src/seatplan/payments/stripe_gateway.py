@@ -66,9 +66,23 @@ class StripeGateway:
                                param) from None
         except stripe.StripeError as error:
             raise BillingError("processing_error", FAILURE_MESSAGES["processing_error"]) from error
-        details = method.card
-        return SavedCard(token=f"{customer.id} {method.id}", brand=str(details.brand).title(), last4=details.last4,
-                         exp_month=details.exp_month, exp_year=details.exp_year)
+        return _saved(customer, method)
+
+    def save_token(self, *, token: str, now: datetime) -> SavedCard:
+        """A PaymentMethod made by Stripe.js in the customer's browser (the card never reaches this server)."""
+        try:
+            method = self.api.payment_methods.retrieve(token)
+            if method.type != "card" or method.card is None:
+                raise BillingError("token_invalid", "The token is not a card.", "token")
+            customer = self.api.customers.create(params={"payment_method": method.id})
+        except stripe.InvalidRequestError:
+            raise BillingError("token_invalid", "Stripe knows no such card token.", "token") from None
+        except stripe.CardError as error:
+            raise BillingError("card_declined", error.user_message or FAILURE_MESSAGES["card_declined"],
+                               "token") from None
+        except stripe.StripeError as error:
+            raise BillingError("processing_error", FAILURE_MESSAGES["processing_error"]) from error
+        return _saved(customer, method)
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str, now: datetime) -> ChargeResult:
         customer, _, method = token.partition(" ")
@@ -94,6 +108,14 @@ class StripeGateway:
     def refund(self, *, charge_id: str) -> None:
         self.api.refunds.create(params={"payment_intent": charge_id},
                                 options={"idempotency_key": f"refund-{charge_id}"})
+
+
+def _saved(customer: stripe.Customer, method: stripe.PaymentMethod) -> SavedCard:
+    card = method.card
+    if card is None:
+        raise BillingError("token_invalid", "The token is not a card.", "token")
+    return SavedCard(token=f"{customer.id} {method.id}", brand=str(card.brand).title(), last4=card.last4,
+                     exp_month=card.exp_month, exp_year=card.exp_year)
 
 
 def _result(intent) -> ChargeResult:  # noqa: ANN001 - a stripe.PaymentIntent

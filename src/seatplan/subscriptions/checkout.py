@@ -241,7 +241,7 @@ def _lock_for_finish(account_id: str, attempt_id: str):  # noqa: ANN202
     subscription = _SUBSCRIPTION.build(row, at) if len(row) > at else None
     if subscription is not None:
         subscription.product = quote.product
-        subscription.discount_code = _DISCOUNT.build(row, at + _SUBSCRIPTION.width)
+        subscription.discount_code = _DISCOUNT.build_or_none(row, at + _SUBSCRIPTION.width)
     return account, member_emails, attempt, quote, subscription
 
 

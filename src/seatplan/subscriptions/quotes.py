@@ -58,7 +58,7 @@ def _subscription_for_quote(subscription_id: str, account: Account) -> Subscript
     at = _SUB.width
     subscription.product = _PRODUCT.build(row, at)
     subscription.price = _PRICE.build(row, at + _PRODUCT.width)
-    subscription.discount_code = _DISCOUNT.build(row, at + _PRODUCT.width + _PRICE.width)
+    subscription.discount_code = _DISCOUNT.build_or_none(row, at + _PRODUCT.width + _PRICE.width)
     return subscription
 
 
@@ -69,7 +69,7 @@ def quote_with_product(quote_id: str) -> Quote | None:
         return None
     quote = _QUOTE.build(row)
     quote.product = _PRODUCT.build(row, _QUOTE.width)
-    quote.discount_code = _DISCOUNT.build(row, _QUOTE.width + _PRODUCT.width)
+    quote.discount_code = _DISCOUNT.build_or_none(row, _QUOTE.width + _PRODUCT.width)
     return quote
 
 
