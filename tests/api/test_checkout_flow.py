@@ -218,3 +218,24 @@ def test_the_receipt_goes_out_with_the_checkout_once(world, django_capture_on_co
     assert [name for name, _, _ in receipts[0].attachments] == [f"{number}.pdf"]
     event = OutboxEvent.objects.get(dedupe_key=f"email:receipt:{done.json()['invoice']['id']}")
     assert event.delivered_at is not None and event.attempts == 1
+
+
+def test_a_checkout_with_nothing_due_applies_without_a_charge(world, clock, django_capture_on_commit_callbacks,
+                                                                mailoutbox):
+    from seatplan.accounts.permissions import SYSTEM
+    from seatplan.catalog.services import discount_code_create
+
+    discount_code_create(actor=SYSTEM, now=clock.now(), code="FREEMONTH", percent_off=100, duration="once")
+    api = world.api("owner")
+    assert api.put(f"/accounts/{world.account.pk}/payment_method", VISA).status_code == 200
+    charges = SandboxCharge.objects.count()
+    q = quote(world, product="testcloud", quantity=2, discount_code="FREEMONTH")
+    assert q.status_code == 201 and q.json()["amount_due"] == 0, q.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.post(f"/quotes/{q.json()['id']}/checkout", key="free")
+    assert done.status_code == 200, done.json()
+    invoice = done.json()["invoice"]
+    assert (invoice["status"], invoice["total"], invoice["amount_paid"]) == ("paid", 0, 0)
+    assert done.json()["subscription"]["quantity"] == 2
+    assert SandboxCharge.objects.count() == charges  # the card was not called
+    assert [m for m in mailoutbox if m.subject.startswith(f"Receipt for invoice {invoice['number']} ")]

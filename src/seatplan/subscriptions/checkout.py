@@ -30,7 +30,7 @@ from seatplan.invoices.services import invoice_draft, invoice_issue
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
 from seatplan.payments.models import AttemptStatus, PaymentAttempt
 from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, update
-from seatplan.subscriptions.emails import BILLING_ROLES, account_recipients, email_rows, receipt
+from seatplan.subscriptions.emails import BILLING_ROLES, account_recipients, billing_recipients, email_rows, receipt
 from seatplan.subscriptions.models import LIVE_STATUSES, Quote, Status, Subscription
 from seatplan.subscriptions.renewal import leases_settle_on_commit
 from seatplan.subscriptions.serialize import subscription_snapshot
@@ -341,15 +341,17 @@ def _apply(
     events = [OutboxEvent(account_id=account.pk, type="invoice.paid", created_at=now,
                           payload={"invoice": invoice.pk, "number": invoice.number,
                                    "amount_paid": invoice.amount_paid})]
-    email = email_rows(account_id=account.pk, to=account_recipients(account, member_emails), email=receipt(invoice),
-                       now=now)
+    # The finishing read brought the receipt's addresses; a checkout with nothing due (step 1) reads them here.
+    to = (account_recipients(account, member_emails) if member_emails is not None
+          else billing_recipients([account.pk])[account.pk])
+    email = email_rows(account_id=account.pk, to=to, email=receipt(invoice), now=now)
     if email is not None:
         events.append(email)
     events.append(OutboxEvent(account_id=account.pk, created_at=now,
                               type="subscription.created" if before is None else "subscription.updated",
                               payload={"subscription": subscription.pk, **after}))
     insert(*events, ignore_conflicts=True)  # a receipt already queued stays single
-    if email is not None:
+    if email is not None and email.dedupe_key:
         deliver_after_commit([email.dedupe_key])
     # More sessions: the head of the queue is granted as soon as the change is committed (§6).
     leases_settle_on_commit(account.pk, now)
