@@ -76,7 +76,7 @@ TEMPLATES = [
 ]
 
 
-def _database(url: str) -> dict:
+def _database(url: str) -> dj_database_url.DBConfig:
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("SEATPLAN_CONN_MAX_AGE", "60")))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # Writers queue behind one another instead of failing (SPEC §10): every

@@ -25,6 +25,7 @@ from django.db.models.expressions import Col
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
+from django.db.models.options import Options
 
 M = TypeVar("M", bound=Model)
 
@@ -175,10 +176,18 @@ def _row(obj: Model, fields: list, prepare: list, db) -> list:  # noqa: ANN001
     return [p(f.pre_save(obj, True), db) for f, p in zip(fields, prepare, strict=True)]
 
 
+def concrete_field(meta: Options, name: str) -> Field:
+    """The model's field of that name that has a column (not a reverse relation)."""
+    field = meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{meta.label}.{name} has no column")
+    return field
+
+
 def update(obj: Model, names: list[str]) -> int:
     """UPDATE the named fields of a saved instance (what `save(update_fields=...)` writes)."""
     meta = obj._meta
-    fields = [meta.get_field(name) for name in names]
+    fields = [concrete_field(meta, name) for name in names]
     sql = (f'UPDATE "{meta.db_table}" SET ' + ", ".join(f'"{f.column}" = %s' for f in fields)  # noqa: S608
            + f' WHERE "{meta.pk.column}" = %s')
     params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
@@ -191,8 +200,6 @@ class _AnyArray:
     A batch's 200 ids are then one parameter: the statement's text is short and the same for every batch,
     so psycopg neither re-parses 200 placeholders on every call nor skips preparing it.
     """
-
-    lookup_name = "any"
 
     def as_postgresql(self, compiler, connection):  # noqa: ANN001, ANN201
         if not self.rhs_is_direct_value():
@@ -208,12 +215,12 @@ class _AnyArray:
 
 @Field.register_lookup
 class AnyOf(_AnyArray, In):
-    pass
+    lookup_name = "any"
 
 
 @ForeignObject.register_lookup
 class RelatedAnyOf(_AnyArray, RelatedIn):
-    pass
+    lookup_name = "any"
 
 
 def copy_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence], *,

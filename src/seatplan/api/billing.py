@@ -108,7 +108,7 @@ def checkout(request: HttpRequest, quote_id: str) -> JsonResponse:
         quote, account, actor = _quote_access(request, quote_id)
     else:
         # A member who may buy: the checkout reads the quote itself, within the caller's account.
-        account, actor = account_access(caller, caller.key.account_id)
+        account, actor = account_access(caller, caller.key.account_id or "")
     try:
         result = quote_checkout(actor=actor, account=account, quote_id=quote_id, gateway=get_gateway(),
                                 now=now_for(request, account))

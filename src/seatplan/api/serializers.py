@@ -55,7 +55,7 @@ def quote_json(quote: Quote) -> dict:
         "product": quote.product.code,
         "billing_cycle": quote.billing_cycle,
         "quantity": quote.quantity,
-        "discount_code": quote.discount_code.code if quote.discount_code_id else None,
+        "discount_code": quote.discount_code.code if quote.discount_code else None,
         "expires_at": iso(quote.expires_at),
         "currency": quote.currency,
         "lines": _lines_json(quote.lines),

@@ -4,6 +4,7 @@ import hashlib
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
@@ -15,7 +16,7 @@ from seatplan.sqlrows import insert, update
 @dataclass(frozen=True)
 class Replay:
     status_code: int
-    body: dict
+    body: Any  # the first response's JSON body
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -47,7 +48,9 @@ def idempotency_replay(*, scope: str, key: str, fingerprint: str) -> Replay | No
     """The first response to this key and request, if one was recorded (a form sent again)."""
     done = (IdempotencyRecord.objects.filter(scope=scope, key=key, fingerprint=fingerprint, status_code__isnull=False)
             .values_list("status_code", "response").first())
-    return Replay(*done) if done else None
+    if done is None or done[0] is None:
+        return None
+    return Replay(status_code=done[0], body=done[1])
 
 
 def idempotency_finish(record: IdempotencyRecord, *, status_code: int, body: dict | None) -> None:

@@ -21,6 +21,8 @@ def invoice_numbers_take(count: int = 1, *, series: str | None = None) -> list[i
     if row is None:
         InvoiceCounter.objects.get_or_create(series=series)
         row = fetch_one(_TAKE_SQL, [count, series])
+    if row is None:
+        raise InvoiceCounter.DoesNotExist(series)
     last = row[0]
     return list(range(last - count + 1, last + 1))
 
@@ -48,8 +50,8 @@ def invoice_draft(
     rows = [InvoiceLine(invoice=invoice, position=i, **line) for i, line in enumerate(lines)]
     # The lines as they will be written, for whoever shows the invoice next in this request (no read back).
     written = invoice.lines.all()
-    written._result_cache, written._prefetch_done = rows, True
-    invoice._prefetched_objects_cache = {"lines": written}
+    written._result_cache, written._prefetch_done = rows, True  # type: ignore[attr-defined]  # Django's own
+    invoice._prefetched_objects_cache = {"lines": written}  # type: ignore[attr-defined]  # prefetch cache
     return invoice
 
 

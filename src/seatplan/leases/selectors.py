@@ -22,7 +22,8 @@ def _open_counts(account_id: str, now: datetime) -> dict[str, dict[str, int]]:
             .filter(Q(status=LeaseStatus.GRANTED, expires_at__gt=now)
                     | Q(status=LeaseStatus.QUEUED, queued_until__gt=now), account_id=account_id)
             .values("status", "run_type").annotate(n=Count("pk")))
-    counts = {status: dict.fromkeys(RunType.values, 0) for status in (LeaseStatus.GRANTED, LeaseStatus.QUEUED)}
+    counts: dict[str, dict[str, int]] = {status: dict.fromkeys(RunType.values, 0)
+                                         for status in (LeaseStatus.GRANTED, LeaseStatus.QUEUED)}
     for row in rows:
         counts[row["status"]][row["run_type"]] = row["n"]
     return counts

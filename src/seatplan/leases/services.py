@@ -329,7 +329,8 @@ def lease_release(*, actor: Actor, lease: SessionLease, now: datetime) -> Sessio
 
 def lease_refresh(*, lease: SessionLease, now: datetime) -> SessionLease:
     """The lease as of `now` (a poll): settles the account first if the lease may have moved."""
-    if lease.status == LeaseStatus.QUEUED or (lease.status == LeaseStatus.GRANTED and lease.expires_at <= now):
+    expired = lease.expires_at is not None and lease.expires_at <= now
+    if lease.status == LeaseStatus.QUEUED or (lease.status == LeaseStatus.GRANTED and expired):
         lease_queue_grant(account_id=lease.account_id, now=now)
         lease = SessionLease.objects.get(pk=lease.pk)
     return lease

@@ -55,10 +55,10 @@ class StripeGateway:
         self.api = _client().v1
 
     def save_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str, now: datetime) -> SavedCard:
-        card = {"number": number.replace(" ", "").replace("-", ""), "exp_month": exp_month, "exp_year": exp_year,
-                "cvc": cvc}
         try:
-            method = self.api.payment_methods.create(params={"type": "card", "card": card})
+            method = self.api.payment_methods.create(params={"type": "card", "card": {
+                "number": number.replace(" ", "").replace("-", ""), "exp_month": exp_month, "exp_year": exp_year,
+                "cvc": cvc}})
             customer = self.api.customers.create(params={"payment_method": method.id})
         except stripe.CardError as error:
             code, param = _CARD_ERRORS.get(error.code or "", ("card_declined", "card_number"))
@@ -86,13 +86,14 @@ class StripeGateway:
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str, now: datetime) -> ChargeResult:
         customer, _, method = token.partition(" ")
-        params = {"amount": amount, "currency": currency.lower(), "customer": customer, "payment_method": method,
-                  "confirm": True, "off_session": True, "metadata": {KEY_METADATA: idempotency_key}}
         try:
-            intent = self.api.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+            intent = self.api.payment_intents.create(
+                params={"amount": amount, "currency": currency.lower(), "customer": customer, "payment_method": method,
+                        "confirm": True, "off_session": True, "metadata": {KEY_METADATA: idempotency_key}},
+                options={"idempotency_key": idempotency_key})
         except stripe.CardError as error:
-            intent = getattr(error.error, "payment_intent", None)
-            return _declined(intent.id if intent else "", getattr(error.error, "decline_code", None) or error.code)
+            failed = getattr(error.error, "payment_intent", None)
+            return _declined(failed.id if failed else "", getattr(error.error, "decline_code", None) or error.code)
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError):
             raise  # the charge may or may not have been made: the caller asks find_charge
         except stripe.StripeError as error:  # refused as a request (configuration, idempotency conflict)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from django.db import connection
 from django.db.models import Model
 
+from seatplan.sqlrows import concrete_field
+
 
 def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[tuple], *, sql_types: Sequence[str],
                 bump_version: bool = False) -> None:
@@ -18,7 +20,7 @@ def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]
     if not rows:
         return
     meta = model._meta
-    columns = [meta.get_field(name).column for name in fields]
+    columns = [concrete_field(meta, name).column for name in fields]
     pk = meta.pk.column
     if connection.vendor != "postgresql":
         for row in rows:
@@ -27,7 +29,7 @@ def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]
                 from django.db.models import F
 
                 values["version"] = F("version") + 1
-            model.objects.filter(pk=row[0]).update(**values)
+            model._default_manager.filter(pk=row[0]).update(**values)
         return
     pk_type = "varchar" if meta.pk.get_internal_type() == "CharField" else "bigint"
     arrays = ", ".join(f"%s::{t}[]" for t in [pk_type, *sql_types])

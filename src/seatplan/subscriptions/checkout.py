@@ -127,7 +127,10 @@ _FINISH_NEW_SQL = (
 
 
 def _lock_account(account_id: str) -> Account:
-    return _ACCOUNT.build(fetch_one(_LOCK_ACCOUNT_SQL + for_update("a"), [account_id]))
+    row = fetch_one(_LOCK_ACCOUNT_SQL + for_update("a"), [account_id])
+    if row is None:
+        raise Account.DoesNotExist(account_id)
+    return _ACCOUNT.build(row)
 
 
 def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime):  # noqa: ANN202
@@ -135,7 +138,7 @@ def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime):  #
         account = _lock_account(account_id)
         row = fetch_one(_RESERVE_SQL + for_update("q"), [account_id, AttemptStatus.PENDING, quote_id, account_id])
         if row is None:
-            pending_id = fetch_one("SELECT " + _PENDING_SQL, [account_id, AttemptStatus.PENDING])[0]
+            (pending_id,) = fetch_one("SELECT " + _PENDING_SQL, [account_id, AttemptStatus.PENDING]) or (None,)
         else:
             quote, subscription_version, pending_id, method_token = _QUOTE.build(row), *row[-3:]
         pending = PaymentAttempt.objects.get(pk=pending_id) if pending_id else None
@@ -204,6 +207,7 @@ def _finish(
         account, member_emails, attempt, quote, subscription = _lock_for_finish(account_id, attempt_id)
         if attempt.status == AttemptStatus.SUCCEEDED:
             return _already_succeeded(attempt)
+        error: BillingError | None
         if attempt.status == AttemptStatus.FAILED:
             # Given up on by recovery while the charge was in flight: the money goes back.
             refund = result.charge_id if result.succeeded else ""

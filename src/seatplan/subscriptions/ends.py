@@ -40,8 +40,8 @@ def terms_end(*, now: datetime, account_ids: list[str] | None = None) -> int:
             for sub in batch:
                 before = subscription_snapshot(sub)
                 if sub.is_trial:
-                    email = sub_end(sub, ended_at=sub.trial_end, action="subscription.trial_ended", before=before,
-                                    now=now, reason="the free trial is over.")
+                    email = sub_end(sub, ended_at=sub.trial_end or now, action="subscription.trial_ended",
+                                    before=before, now=now, reason="the free trial is over.")
                 else:
                     email = sub_end(sub, ended_at=sub.current_period_end, action="subscription.ended",
                                     before=before, now=now, reason="it was cancelled and its last paid period is over.")

@@ -105,7 +105,7 @@ def charge_all(charges: list[Charge], gateway: Gateway, now: datetime) -> list[t
 def renewals_run(*, gateway: Gateway, now: datetime, account_ids: list[str] | None = None,
                  batch_size: int = BATCH_SIZE) -> int:
     """Renew every subscription due at `now`, batch by batch; returns how many were renewed."""
-    renewed, skipped = 0, set()
+    renewed, skipped = 0, set[str]()
     while True:
         batch = _claim_and_issue(now=now, account_ids=account_ids, batch_size=batch_size, skip=skipped)
         if batch is None:
@@ -173,7 +173,12 @@ def _issue(subs: list[Subscription], accounts: dict[str, Account], credits: dict
     """
     tokens = dict(PaymentMethod.objects.filter(account_id__any=list(accounts)).values_list("account_id", "token"))
     details = {pk: a.billing_details() for pk, a in accounts.items()}
-    issued, lines, attempts, audits, events, charges = [], [], [], [], [], []
+    issued: list[tuple] = []
+    lines: list[tuple] = []
+    attempts: list[tuple] = []
+    audits: list[tuple] = []
+    events: list[tuple] = []
+    charges: list[Charge] = []
     used_credit: dict[str, int] = defaultdict(int)
     for sub in subs:
         before = subscription_snapshot(sub)
@@ -333,6 +338,8 @@ def payment_declined(*, attempt: PaymentAttempt, result: ChargeResult, scheduled
     attempt.gateway_charge_id, attempt.finished_at = result.charge_id, now
     attempt.save(update_fields=["status", "failure_code", "gateway_charge_id", "finished_at"])
     invoice = attempt.invoice
+    if invoice is None:
+        raise ValueError(f"renewal attempt {attempt.pk} has no invoice")
     sub = (Subscription.objects.select_for_update(of=("self",)).select_related("product", "discount_code")
            .get(pk=invoice.subscription_id))
     outbox_add(account_id=sub.account_id, type="payment.failed", now=now,

@@ -52,7 +52,7 @@ def _claim(sub: Subscription, now: datetime, *, scheduled: bool) -> Charge | Non
 
 def retries_run(*, gateway: Gateway, now: datetime, account_ids: list[str] | None = None) -> int:
     """Charge every open renewal invoice whose retry is due; returns how many were tried."""
-    tried, seen = 0, set()
+    tried, seen = 0, set[str]()
     while True:
         with transaction.atomic():
             due = scoped(Subscription.objects.filter(next_retry_at__lte=now, status__in=LIVE_STATUSES), account_ids)

@@ -42,7 +42,9 @@ def _paid() -> Q:
 def mrr_by_currency() -> dict[str, tuple[int, int]]:
     """(MRR, live subscriptions) per currency. A monthly subscription counts its period's value (after
     discounts); an annual one a twelfth of it, the twelfths summed before rounding (half up) once."""
-    monthly, yearly, live = defaultdict(int), defaultdict(int), defaultdict(int)
+    monthly: defaultdict[str, int] = defaultdict(int)
+    yearly: defaultdict[str, int] = defaultdict(int)
+    live: defaultdict[str, int] = defaultdict(int)
     rows = (Subscription.objects.filter(_paid(), status__in=LIVE_STATUSES)
             .values_list("currency", "billing_cycle").annotate(value=Sum("period_value"), n=Count("pk")))
     for currency, cycle, value, count in rows:
@@ -56,13 +58,14 @@ def revenue_summary(*, now: datetime, months: int = 12) -> list[Revenue]:
     first = (now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
              - relativedelta(months=months - 1))
     starts = [first + relativedelta(months=i) for i in range(months)]
-    collected = defaultdict(int)
+    collected: defaultdict[tuple[str, date], int] = defaultdict(int)
     for currency, month, total in (Invoice.objects.filter(status=InvoiceStatus.PAID, paid_at__gte=first,
                                                           account__test_clock__isnull=True)
                                    .annotate(month=TruncMonth("paid_at", tzinfo=UTC))
                                    .values_list("currency", "month").annotate(total=Sum("amount_paid"))):
         collected[currency, month.date()] += total or 0
-    started, ended = defaultdict(int), defaultdict(int)
+    started: defaultdict[tuple[str, date], int] = defaultdict(int)
+    ended: defaultdict[tuple[str, date], int] = defaultdict(int)
     paid = Subscription.objects.filter(_paid())
     for field, counts in (("created_at", started), ("ended_at", ended)):
         for currency, month, count in (paid.filter(**{f"{field}__gte": first})

@@ -11,7 +11,7 @@ from seatplan.subscriptions.models import Subscription
 
 
 def discount_in_force(subscription: Subscription) -> DiscountInForce | None:
-    if subscription.discount_code_id is None:
+    if subscription.discount_code is None:
         return None
     return DiscountInForce(
         terms=discount_terms(subscription.discount_code),

@@ -4,12 +4,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
+from typing import cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
-from seatplan.accounts.models import Account, Membership
+from seatplan.accounts.models import Account, Membership, User
 from seatplan.accounts.permissions import Actor, Capability
 from seatplan.billing.errors import BillingError
 from seatplan.clocks.clock import get_clock
@@ -30,7 +31,19 @@ class Here:
         return self.actor.can(capability)
 
 
-def here_for(request: HttpRequest) -> Here:
+class SignedInRequest(HttpRequest):
+    """A request `login_required` let through: its user is a real one."""
+
+    user: User  # type: ignore[assignment]
+
+
+class AccountRequest(SignedInRequest):
+    """A request of an account page: `account_page` sets `here`."""
+
+    here: Here
+
+
+def here_for(request: SignedInRequest) -> Here:
     memberships = list(Membership.objects.select_related("account").filter(user=request.user)
                        .order_by("account__name"))
     if not memberships:
@@ -50,8 +63,8 @@ def account_page(capability: Capability = Capability.VIEW) -> Callable:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            request.here = here_for(request)  # type: ignore[attr-defined]
-            if not request.here.can(capability):  # type: ignore[attr-defined]
+            request.here = here = here_for(cast(SignedInRequest, request))  # type: ignore[attr-defined]
+            if not here.can(capability):
                 raise PermissionDenied("Your role does not allow this page.")
             try:
                 return view(request, *args, **kwargs)

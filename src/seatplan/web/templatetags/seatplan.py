@@ -33,7 +33,7 @@ def _day(value: str | datetime | date) -> date:
 @register.filter
 def period(line: dict) -> str:
     """A line's period as people write it: "Nov 27 – Dec 27, 2026" (the end is exclusive, as in billing)."""
-    get = line.get if isinstance(line, dict) else lambda name: getattr(line, name)
+    get = line.__getitem__ if isinstance(line, dict) else lambda name: getattr(line, name)
     start, end = _day(get("period_start")), _day(get("period_end"))
     first = f"{start:%b} {start.day}" + ("" if start.year == end.year else f", {start.year}")
     return f"{first} – {end:%b} {end.day}, {end.year}"

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from seatplan.accounts.models import Membership
 from seatplan.billing.errors import BillingError
 from seatplan.clocks.clock import get_clock
-from seatplan.web.context import SESSION_ACCOUNT
+from seatplan.web.context import SESSION_ACCOUNT, SignedInRequest
 from seatplan.web.signin import signin_check
 
 
@@ -44,7 +44,7 @@ def signout(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_account(request: HttpRequest) -> HttpResponse:
+def switch_account(request: SignedInRequest) -> HttpResponse:
     account_id = request.POST.get("account", "")
     if Membership.objects.filter(user=request.user, account_id=account_id).exists():
         request.session[SESSION_ACCOUNT] = account_id

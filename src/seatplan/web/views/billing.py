@@ -1,7 +1,7 @@
 """Billing: invoices (and their PDFs), the saved card, billing details."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from seatplan.accounts.permissions import Capability
@@ -13,11 +13,11 @@ from seatplan.payments.gateway import get_gateway
 from seatplan.payments.models import PaymentMethod
 from seatplan.payments.services import payment_method_delete, payment_method_save
 from seatplan.subscriptions.models import Subscription
-from seatplan.web.context import account_page, safe_next
+from seatplan.web.context import AccountRequest, account_page, safe_next
 
 
 @account_page(Capability.BILLING)
-def invoice_list(request: HttpRequest) -> HttpResponse:
+def invoice_list(request: AccountRequest) -> HttpResponse:
     invoices = Invoice.objects.filter(account=request.here.account).order_by("-issued_at", "-sequence")
     subscription = None
     if request.GET.get("subscription"):
@@ -27,18 +27,18 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/invoices.html", {"invoices": invoices[:200], "subscription": subscription})
 
 
-def _invoice(request: HttpRequest, invoice_id: str) -> Invoice:
+def _invoice(request: AccountRequest, invoice_id: str) -> Invoice:
     return get_object_or_404(Invoice.objects.prefetch_related("lines"), pk=invoice_id, account=request.here.account)
 
 
 @account_page(Capability.BILLING)
-def invoice_detail(request: HttpRequest, invoice_id: str) -> HttpResponse:
+def invoice_detail(request: AccountRequest, invoice_id: str) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     return render(request, "web/invoice.html", {"invoice": invoice, "lines": invoice.lines.all()})
 
 
 @account_page(Capability.BILLING)
-def invoice_download(request: HttpRequest, invoice_id: str) -> HttpResponse:
+def invoice_download(request: AccountRequest, invoice_id: str) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
@@ -46,7 +46,7 @@ def invoice_download(request: HttpRequest, invoice_id: str) -> HttpResponse:
 
 
 @account_page(Capability.BILLING)
-def payment_method(request: HttpRequest) -> HttpResponse:
+def payment_method(request: AccountRequest) -> HttpResponse:
     here = request.here
     error, values = None, {}
     if request.method == "POST":
@@ -74,7 +74,7 @@ def _number(text: str) -> int:
 
 
 @account_page(Capability.BILLING)
-def payment_method_remove(request: HttpRequest) -> HttpResponse:
+def payment_method_remove(request: AccountRequest) -> HttpResponse:
     here = request.here
     card = PaymentMethod.objects.filter(account=here.account).first()
     if card is None:
@@ -87,7 +87,7 @@ def payment_method_remove(request: HttpRequest) -> HttpResponse:
 
 
 @account_page(Capability.BILLING)
-def billing_details(request: HttpRequest) -> HttpResponse:
+def billing_details(request: AccountRequest) -> HttpResponse:
     here = request.here
     error = None
     values = here.account.billing_details()

@@ -7,7 +7,7 @@ pays exactly the quote on screen (its id and an idempotency key travel in the fo
 import secrets
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -22,7 +22,7 @@ from seatplan.payments.models import PaymentMethod
 from seatplan.subscriptions.checkout import quote_checkout
 from seatplan.subscriptions.models import LIVE_STATUSES, Quote, Subscription
 from seatplan.subscriptions.quotes import quote_create
-from seatplan.web.context import Here, account_page
+from seatplan.web.context import AccountRequest, Here, account_page
 
 QUIET_CODES = {"nothing_to_change"}  # not an error: the customer has not chosen anything yet
 
@@ -43,7 +43,7 @@ def _int(value: str | None, default: int) -> int:
         return -1  # refused by the core as quantity_invalid
 
 
-def _order_from(request: HttpRequest, subscription: Subscription | None) -> Order:
+def _order_from(request: AccountRequest, subscription: Subscription | None) -> Order:
     data = request.POST if request.method == "POST" else request.GET
     current = subscription.quantity if subscription and not subscription.is_trial else 0
     if subscription is not None and not subscription.is_trial:
@@ -67,7 +67,7 @@ def _quote(here: Here, subscription: Subscription | None, order: Order) -> tuple
     return quote, None
 
 
-def _subscription_for(request: HttpRequest, subscription_id: str | None) -> Subscription | None:
+def _subscription_for(request: AccountRequest, subscription_id: str | None) -> Subscription | None:
     if subscription_id is None:
         return None
     return get_object_or_404(Subscription.objects.select_related("product", "discount_code", "price"),
@@ -75,7 +75,7 @@ def _subscription_for(request: HttpRequest, subscription_id: str | None) -> Subs
 
 
 @account_page(Capability.PURCHASE)
-def checkout_page(request: HttpRequest, subscription_id: str | None = None) -> HttpResponse:
+def checkout_page(request: AccountRequest, subscription_id: str | None = None) -> HttpResponse:
     here = request.here
     subscription = _subscription_for(request, subscription_id)
     if subscription is None:
@@ -150,7 +150,7 @@ def _prices(here: Here, subscription: Subscription | None) -> dict:
     return prices
 
 
-def _checkout(request: HttpRequest, here: Here, subscription: Subscription | None, order: Order) -> HttpResponse:
+def _checkout(request: AccountRequest, here: Here, subscription: Subscription | None, order: Order) -> HttpResponse:
     quote = Quote.objects.filter(pk=request.POST.get("quote", ""), account=here.account).first()
     key = request.POST.get("idempotency_key") or secrets.token_urlsafe(16)
     scope = f"web:{here.account.pk}"
@@ -160,7 +160,7 @@ def _checkout(request: HttpRequest, here: Here, subscription: Subscription | Non
     if done is not None:
         return _replay(request, here, subscription, order, quote, done)
     if quote is None or (quote.quantity, quote.billing_cycle) != (order.quantity, order.billing_cycle) or (
-        (quote.discount_code.code if quote.discount_code_id else "") != order.code
+        (quote.discount_code.code if quote.discount_code else "") != order.code
     ):
         fresh, refused = _quote(here, subscription, order)
         return _render(request, here, subscription, order, fresh, alert=refused.message if refused else None,
@@ -192,7 +192,7 @@ def _replay(request, here, subscription, order, quote, replay: Replay) -> HttpRe
 
 
 @account_page(Capability.BILLING)
-def confirmation(request: HttpRequest, invoice_id: str) -> HttpResponse:
+def confirmation(request: AccountRequest, invoice_id: str) -> HttpResponse:
     invoice = get_object_or_404(Invoice, pk=invoice_id, account=request.here.account)
     subscription = Subscription.objects.select_related("product", "discount_code").get(pk=invoice.subscription_id)
     return render(request, "web/confirmation.html", {"invoice": invoice, "subscription": subscription})

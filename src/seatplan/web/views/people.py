@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -12,15 +12,15 @@ from seatplan.accounts.permissions import MANAGEABLE_ROLES, Capability
 from seatplan.billing.errors import BillingError
 from seatplan.subscriptions import deletion
 from seatplan.subscriptions.models import LIVE_STATUSES, Subscription
-from seatplan.web.context import SESSION_ACCOUNT, account_page
+from seatplan.web.context import SESSION_ACCOUNT, AccountRequest, account_page
 
 
-def _member(request: HttpRequest, member_id: str) -> Membership:
+def _member(request: AccountRequest, member_id: str) -> Membership:
     return get_object_or_404(Membership.objects.select_related("user"), pk=member_id, account=request.here.account)
 
 
 @account_page()
-def people(request: HttpRequest) -> HttpResponse:
+def people(request: AccountRequest) -> HttpResponse:
     here = request.here
     members = Membership.objects.select_related("user").filter(account=here.account).order_by("created_at")
     manageable = MANAGEABLE_ROLES[here.membership.role] if here.can(Capability.MANAGE_PEOPLE) else set()
@@ -35,7 +35,7 @@ def people(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _act(request: HttpRequest, action, success: str) -> HttpResponse:  # noqa: ANN001
+def _act(request: AccountRequest, action, success: str) -> HttpResponse:  # noqa: ANN001
     try:
         action()
     except BillingError as refused:
@@ -49,7 +49,7 @@ def _act(request: HttpRequest, action, success: str) -> HttpResponse:  # noqa: A
 
 @account_page(Capability.MANAGE_PEOPLE)
 @require_POST
-def member_invite(request: HttpRequest) -> HttpResponse:
+def member_invite(request: AccountRequest) -> HttpResponse:
     here = request.here
     email, role = request.POST.get("email", "").strip(), request.POST.get("role", "")
     return _act(request, lambda: services.member_add(actor=here.actor, account=here.account, email=email, role=role,
@@ -59,7 +59,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
 
 @account_page(Capability.MANAGE_PEOPLE)
 @require_POST
-def member_role(request: HttpRequest, member_id: str) -> HttpResponse:
+def member_role(request: AccountRequest, member_id: str) -> HttpResponse:
     here, member = request.here, _member(request, member_id)
     role = request.POST.get("role", "")
     return _act(request, lambda: services.member_change_role(actor=here.actor, membership=member, role=role,
@@ -68,7 +68,7 @@ def member_role(request: HttpRequest, member_id: str) -> HttpResponse:
 
 
 @account_page(Capability.MANAGE_PEOPLE)
-def member_remove(request: HttpRequest, member_id: str) -> HttpResponse:
+def member_remove(request: AccountRequest, member_id: str) -> HttpResponse:
     here, member = request.here, _member(request, member_id)
     if request.method != "POST":
         return render(request, "web/member_remove.html", {"member": member})
@@ -77,7 +77,7 @@ def member_remove(request: HttpRequest, member_id: str) -> HttpResponse:
 
 
 @account_page(Capability.TRANSFER_OWNERSHIP)
-def ownership_transfer(request: HttpRequest) -> HttpResponse:
+def ownership_transfer(request: AccountRequest) -> HttpResponse:
     here = request.here
     candidates = Membership.objects.select_related("user").filter(account=here.account).exclude(role=Role.OWNER)
     if request.method != "POST":
@@ -89,7 +89,7 @@ def ownership_transfer(request: HttpRequest) -> HttpResponse:
 
 
 @account_page(Capability.ACCOUNT_SETTINGS)
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: AccountRequest) -> HttpResponse:
     """The Owner deletes the account, after typing its name (SPEC §2)."""
     here = request.here
     context = {"live": Subscription.objects.filter(account=here.account, status__in=LIVE_STATUSES).count()}

@@ -1,7 +1,7 @@
 """Settings > Subscription Management: the platform plan and the additional subscriptions."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -10,16 +10,16 @@ from seatplan.billing.errors import BillingError
 from seatplan.subscriptions import services
 from seatplan.subscriptions.models import Status, Subscription
 from seatplan.subscriptions.trials import trial_start
-from seatplan.web.context import account_page
+from seatplan.web.context import AccountRequest, account_page
 
 
-def _subscription(request: HttpRequest, subscription_id: str) -> Subscription:
+def _subscription(request: AccountRequest, subscription_id: str) -> Subscription:
     return get_object_or_404(Subscription.objects.select_related("product", "discount_code"),
                              pk=subscription_id, account=request.here.account)
 
 
 @account_page()
-def subscription_management(request: HttpRequest) -> HttpResponse:
+def subscription_management(request: AccountRequest) -> HttpResponse:
     here = request.here
     subscriptions = list(Subscription.objects.select_related("product", "discount_code")
                          .filter(account=here.account).order_by("status", "-created_at"))
@@ -33,7 +33,7 @@ def subscription_management(request: HttpRequest) -> HttpResponse:
 
 
 @account_page(Capability.PURCHASE)
-def subscription_cancel(request: HttpRequest, subscription_id: str) -> HttpResponse:
+def subscription_cancel(request: AccountRequest, subscription_id: str) -> HttpResponse:
     subscription = _subscription(request, subscription_id)
     if request.method == "POST":
         services.subscription_cancel(actor=request.here.actor, subscription=subscription, now=request.here.now)
@@ -47,7 +47,7 @@ def subscription_cancel(request: HttpRequest, subscription_id: str) -> HttpRespo
 
 @account_page(Capability.PURCHASE)
 @require_POST
-def subscription_reactivate(request: HttpRequest, subscription_id: str) -> HttpResponse:
+def subscription_reactivate(request: AccountRequest, subscription_id: str) -> HttpResponse:
     subscription = _subscription(request, subscription_id)
     try:
         services.subscription_reactivate(actor=request.here.actor, subscription=subscription, now=request.here.now)
@@ -61,7 +61,7 @@ def subscription_reactivate(request: HttpRequest, subscription_id: str) -> HttpR
 
 @account_page(Capability.PURCHASE)
 @require_POST
-def trial_begin(request: HttpRequest) -> HttpResponse:
+def trial_begin(request: AccountRequest) -> HttpResponse:
     """The free trial (SPEC §4.6), offered on the page to buy TestCloud to an account that never had one."""
     try:
         trial = trial_start(actor=request.here.actor, account=request.here.account, product_code="testcloud",

@@ -3,14 +3,14 @@
 from dataclasses import dataclass
 from datetime import date
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from seatplan.accounts.permissions import Capability
 from seatplan.leases.models import RunType
 from seatplan.leases.selectors import daily_peaks, usage_notice, usage_now
 from seatplan.web.charts import Plot, scale
-from seatplan.web.context import account_page
+from seatplan.web.context import AccountRequest, account_page
 
 CHART_DAYS = 30
 LEFT = 40  # room for the y axis labels
@@ -49,7 +49,7 @@ def usage_chart(peaks: list[tuple[date, int]], limit: int) -> dict:
 
 
 @account_page()
-def usage_page(request: HttpRequest) -> HttpResponse:
+def usage_page(request: AccountRequest) -> HttpResponse:
     here = request.here
     now = usage_now(here.account, here.now)
     peaks = daily_peaks(here.account, here.now, days=CHART_DAYS)
