@@ -31,6 +31,7 @@ MATRIX = [
     ("me",                  "get",    "/me",                               (200, 200, 200, 200, 200, 200)),
     ("account get",         "get",    "/accounts/{a}",                     (200, 200, 200, 200, 404, 200)),
     ("account list",        "get",    "/accounts",                         (403, 403, 403, 403, 403, 200)),
+    ("account rename",      "patch",  "/accounts/{a}",                     (200, 403, 403, 403, 404, 403)),
     ("account create",      "post",   "/accounts",                         (403, 403, 403, 403, 403, 201)),
     ("billing details",     "patch",  "/accounts/{a}/billing_details",     (200, 200, 403, 403, 404, 403)),
     ("members list",        "get",    "/accounts/{a}/members",             (200, 200, 200, 200, 404, 200)),
@@ -71,6 +72,7 @@ MATRIX = [
 BODIES = {
     "account create": {"name": "New", "owner_email": "o@new.test"},
     "billing details": {"business_name": "Acme GmbH"},
+    "account rename": {"name": "Acme Testing"},
     "member add": {"email": "new@acme.test", "role": "member"},
     "member change role": {"role": "admin"},
     "transfer ownership": {"member": "{m}"},

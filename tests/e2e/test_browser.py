@@ -499,7 +499,13 @@ def test_owner_reaches_account_deletion_and_a_wrong_name_deletes_nothing(visit):
     v = visit("delete")
     page = v.page
     v.sign_in("owner@demo.test")
-    v.nav("People and roles")
+    v.nav("Account settings")
+    expect(page.get_by_label("Account name")).to_have_value("Demo Co")
+    page.get_by_label("Account name").fill("  ")
+    page.get_by_role("button", name="Save name").click()  # blanks pass the browser's `required`: the server refuses
+    expect(page.get_by_role("alert")).to_contain_text("An account needs a name.")
+    expect(page.get_by_label("Account name")).to_have_attribute("aria-invalid", "true")
+    v.shot("settings-blank-name")
     page.get_by_role("link", name="Delete account…").click()
     expect(page.get_by_role("heading", name="Delete Demo Co", level=1)).to_be_visible()
     v.shot("confirm")

@@ -82,10 +82,11 @@ def test_only_the_owner_may_delete(world, live, role):
     assert client.post(URL, {"confirm_name": "Acme"}).status_code == 403
     assert _state(world) == before
     assert URL not in client.get("/people/").content.decode()  # no way there either
+    assert client.get("/settings/account/").status_code == 403
 
 
 def test_the_owner_sees_the_way_to_delete(world):
-    assert URL in _client(world, "owner").get("/people/").content.decode()
+    assert URL in _client(world, "owner").get("/settings/account/").content.decode()
 
 
 def test_another_accounts_people_are_untouched(world, live):

@@ -11,7 +11,7 @@ from seatplan.accounts.models import Account, ApiKey, Membership, Role, User
 from seatplan.accounts.permissions import MANAGEABLE_ROLES, Actor, Capability
 from seatplan.billing.errors import BillingError
 from seatplan.billing.money import currency_exponent
-from seatplan.events.services import audit_record
+from seatplan.events.services import audit_record, outbox_add
 
 API_KEY_PREFIX = "sp_"
 
@@ -195,6 +195,27 @@ def operator_key_create(*, email: str, now: datetime) -> tuple[ApiKey, str]:
 
 
 BILLING_FIELDS = ("business_name", "address", "country", "vat_id", "invoice_emails")
+
+
+@transaction.atomic
+def account_rename(*, actor: Actor, account: Account, name: str, now: datetime) -> Account:
+    """The Owner renames the account (account settings, SPEC §2); invoices already issued keep the old name."""
+    actor.require(Capability.ACCOUNT_SETTINGS)
+    name = str(name or "").strip()
+    if not name:
+        raise BillingError("name_invalid", "An account needs a name.", "name")
+    if len(name) > Account._meta.get_field("name").max_length:
+        raise BillingError("value_too_long", "The name is at most 200 characters.", "name")
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.name == name:
+        return account
+    before = {"name": account.name}
+    account.name = name
+    account.save(update_fields=["name"])
+    audit_record(actor=actor, account_id=account.pk, action="account.renamed", obj=account, now=now,
+                 before=before, after={"name": name})
+    outbox_add(account_id=account.pk, type="account.updated", payload={"account": account.pk, "name": name}, now=now)
+    return account
 
 
 @transaction.atomic

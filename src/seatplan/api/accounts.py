@@ -57,6 +57,14 @@ def account_get(request: HttpRequest, account_id: str) -> JsonResponse:
     return JsonResponse(account_json(account))
 
 
+@router.patch("/accounts/{account_id}")
+def account_update(request: HttpRequest, account_id: str, payload: schemas.AccountUpdate) -> JsonResponse:
+    """Account settings: the Owner renames the account."""
+    account, actor = account_access(principal(request), account_id)
+    account = services.account_rename(actor=actor, account=account, name=payload.name, now=now_for(request, account))
+    return JsonResponse(account_json(account))
+
+
 @router.patch("/accounts/{account_id}/billing_details")
 def billing_details_update(request: HttpRequest, account_id: str, payload: schemas.BillingDetails) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)

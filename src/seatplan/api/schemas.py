@@ -84,6 +84,10 @@ class DiscountCodeCreate(Body):
     _utc_from = field_validator("valid_from", "valid_until")(_utc)
 
 
+class AccountUpdate(Body):
+    name: str
+
+
 class CardIn(Body):
     card_number: str | None = None
     exp_month: StrictInt | None = None

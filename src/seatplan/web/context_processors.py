@@ -8,7 +8,8 @@ SECTIONS = {
     "invoices": "billing", "invoice": "billing",
     "payment_method": "payment", "payment_method_remove": "payment",
     "billing_details": "details",
-    "people": "people", "member_remove": "people", "transfer_ownership": "people", "account_delete": "people",
+    "people": "people", "member_remove": "people", "transfer_ownership": "people",
+    "account_settings": "account", "account_delete": "account",
     "usage": "usage",
 }
 

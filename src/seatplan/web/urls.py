@@ -40,6 +40,7 @@ urlpatterns = [
     path("people/<str:member_id>/role/", people.member_role, name="member_role"),
     path("people/<str:member_id>/remove/", people.member_remove, name="member_remove"),
     path("people/transfer-ownership/", people.ownership_transfer, name="transfer_ownership"),
+    path("settings/account/", people.account_settings, name="account_settings"),
     path("settings/account/delete/", people.account_delete, name="account_delete"),
     path("usage/", usage.usage_page, name="usage"),
     path("operator/revenue/", operator.revenue, name="revenue"),

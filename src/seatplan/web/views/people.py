@@ -31,7 +31,6 @@ def people(request: AccountRequest) -> HttpResponse:
         "grantable": grantable,
         "can_manage": here.can(Capability.MANAGE_PEOPLE),
         "can_transfer": here.can(Capability.TRANSFER_OWNERSHIP),
-        "can_delete": here.can(Capability.ACCOUNT_SETTINGS),
     })
 
 
@@ -86,6 +85,25 @@ def ownership_transfer(request: AccountRequest) -> HttpResponse:
     return _act(request, lambda: services.ownership_transfer(actor=here.actor, account=here.account,
                                                              membership=target, now=here.now),
                 "Ownership transferred. You are now an Admin.")
+
+
+@account_page(Capability.ACCOUNT_SETTINGS)
+def account_settings(request: AccountRequest) -> HttpResponse:
+    """The Owner's account settings: the account's name, and the way to delete it."""
+    here = request.here
+    name, error = here.account.name, None
+    if request.method == "POST":
+        name = request.POST.get("name", "")
+        try:
+            services.account_rename(actor=here.actor, account=here.account, name=name, now=here.now)
+        except BillingError as refused:
+            if refused.param != "name":
+                raise
+            error = refused
+        else:
+            messages.success(request, "The account's name is saved.")
+            return redirect("web:account_settings")
+    return render(request, "web/account_settings.html", {"name": name, "error": error}, status=422 if error else 200)
 
 
 @account_page(Capability.ACCOUNT_SETTINGS)
