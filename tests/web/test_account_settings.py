@@ -30,7 +30,9 @@ def test_the_owner_renames_the_account(world):
     assert "The account&#x27;s name is saved." in client.get(URL).content.decode()
 
 
-@pytest.mark.parametrize(("name", "code"), [("", "name_invalid"), ("   ", "name_invalid"), ("x" * 201, "value_too_long")])
+@pytest.mark.parametrize(("name", "code"), [
+    ("", "name_invalid"), ("   ", "name_invalid"), ("x" * 201, "value_too_long"),
+])
 def test_a_bad_name_is_refused_and_changes_nothing(world, name, code):
     audit = AuditEntry.objects.count()
     response = _client(world, "owner").post(URL, {"name": name})
