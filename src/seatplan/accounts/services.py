@@ -197,6 +197,9 @@ def operator_key_create(*, email: str, now: datetime) -> tuple[ApiKey, str]:
 BILLING_FIELDS = ("business_name", "address", "country", "vat_id", "invoice_emails")
 
 
+ACCOUNT_NAME_MAX = 200  # Account.name's max_length
+
+
 @transaction.atomic
 def account_rename(*, actor: Actor, account: Account, name: str, now: datetime) -> Account:
     """The Owner renames the account (account settings, SPEC §2); invoices already issued keep the old name."""
@@ -204,7 +207,7 @@ def account_rename(*, actor: Actor, account: Account, name: str, now: datetime) 
     name = str(name or "").strip()
     if not name:
         raise BillingError("name_invalid", "An account needs a name.", "name")
-    if len(name) > Account._meta.get_field("name").max_length:
+    if len(name) > ACCOUNT_NAME_MAX:
         raise BillingError("value_too_long", "The name is at most 200 characters.", "name")
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.name == name:
