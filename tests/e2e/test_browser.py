@@ -506,6 +506,10 @@ def test_owner_reaches_account_deletion_and_a_wrong_name_deletes_nothing(visit):
     expect(page.get_by_role("alert")).to_contain_text("An account needs a name.")
     expect(page.get_by_label("Account name")).to_have_attribute("aria-invalid", "true")
     v.shot("settings-blank-name")
+    page.set_viewport_size({"width": 375, "height": 900})  # one sideways row of links: the current one in view
+    box = page.get_by_role("navigation", name="Main").get_by_role("link", name="Account settings").bounding_box()
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 375, box
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Delete account…").click()
     expect(page.get_by_role("heading", name="Delete Demo Co", level=1)).to_be_visible()
     v.shot("confirm")

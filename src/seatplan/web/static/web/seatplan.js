@@ -47,4 +47,14 @@ document.addEventListener("submit", (event) => {
   }
 });
 
-document.addEventListener("DOMContentLoaded", () => setUpMenus(document));
+// On a narrow screen the navigation is one row that scrolls sideways: bring the current page's link into view.
+function showCurrentPage() {
+  const nav = document.querySelector(".sidenav");
+  const current = nav?.querySelector("[aria-current=page]");
+  if (!current || nav.scrollWidth <= nav.clientWidth) return;
+  const offset = current.getBoundingClientRect().left - nav.getBoundingClientRect().left;
+  nav.scrollLeft += offset - (nav.clientWidth - current.offsetWidth) / 2;
+}
+
+document.addEventListener("DOMContentLoaded", () => { setUpMenus(document); showCurrentPage(); });
+window.addEventListener("resize", showCurrentPage);
