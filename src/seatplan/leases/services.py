@@ -29,7 +29,7 @@ from seatplan.leases.models import (
     UsageMinute,
     UsageNotice,
 )
-from seatplan.sqlrows import fetch_one, for_update
+from seatplan.sqlrows import Columns, fetch_one, for_update
 from seatplan.subscriptions.models import LIVE_STATUSES, Subscription
 
 TTL_MIN, TTL_MAX = 60, 86_400
@@ -57,14 +57,15 @@ def session_limit(account_id: str, now: datetime) -> int:
 # The pool row, locked, with the live limit beside it: the hot path's one read, written as SQL
 # because the ORM spends longer compiling this than the database spends running it. The
 # conditions are those of `live_subscriptions`.
-_LOCK_POOL_SQL = """
-SELECT p.*, COALESCE((
+_POOL = Columns(SessionPool, "p")
+_LOCK_POOL_SQL = f"""
+SELECT {_POOL.sql}, COALESCE((
     SELECT SUM(s.quantity) FROM subscriptions_subscription s
     WHERE s.account_id = p.account_id AND s.status IN (%s, %s)
       AND NOT (s.is_trial = %s AND s.trial_end IS NOT NULL AND s.trial_end <= %s)
       AND NOT (s.auto_renew = %s AND s.current_period_end <= %s)
-), 0) AS session_limit
-FROM leases_sessionpool p WHERE p.account_id = %s"""
+), 0)
+FROM leases_sessionpool p WHERE p.account_id = %s"""  # noqa: S608 - the pool's columns, from its metadata
 
 
 def _lock_pool(account_id: str, now: datetime) -> SessionPool:
@@ -72,11 +73,14 @@ def _lock_pool(account_id: str, now: datetime) -> SessionPool:
     sql = _LOCK_POOL_SQL + (" FOR UPDATE OF p" if connection.features.has_select_for_update_of else "")
     at = connection.ops.adapt_datetimefield_value(now)
     params = [*LIVE_STATUSES, True, at, False, at, account_id]
-    pool = next(iter(SessionPool.objects.raw(sql, params)), None)
-    if pool is None:
+    row = fetch_one(sql, params)
+    if row is None:
         SessionPool.objects.bulk_create([SessionPool(account_id=account_id)], ignore_conflicts=True)
-        pool = next(iter(SessionPool.objects.raw(sql, params)))
-    pool.limit = pool.session_limit  # type: ignore[attr-defined]
+        row = fetch_one(sql, params)
+        if row is None:
+            raise SessionPool.DoesNotExist(account_id)
+    pool = _POOL.build(row)
+    pool.limit = row[_POOL.width]  # type: ignore[attr-defined]
     pool._saved = _pool_state(pool)  # type: ignore[attr-defined]
     return pool
 
