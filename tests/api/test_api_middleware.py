@@ -44,3 +44,18 @@ def test_pages_still_pass_through_the_whole_chain(world):
     r = Client().get("/signin/")
     assert r.status_code == 200
     assert "Content-Security-Policy" in r and "csrftoken" in r.cookies
+
+
+def test_a_fault_of_ours_is_a_json_500_and_logged(world, monkeypatch, caplog):
+    from seatplan.api import accounts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(accounts, "account_json", broken)
+    with caplog.at_level("ERROR", logger="seatplan.api.main"):
+        r = get(world, f"/api/v1/accounts/{world.account.pk}")
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal_error",
+                                  "message": "Something went wrong on our side; please try again.", "param": None}}
+    assert any("boom" in (record.exc_text or str(record.exc_info)) for record in caplog.records)

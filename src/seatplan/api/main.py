@@ -56,6 +56,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(code, str(exc), None, status=exc.status_code)
 
 
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A fault of ours, not of the request: logged with its traceback, answered in the API's error shape."""
+    logger.error("Internal Server Error: %s", request.path, exc_info=exc)
+    return error_response("internal_error", "Something went wrong on our side; please try again.", None, status=500)
+
+
 def _register_routers() -> None:
     from seatplan.api import accounts, bench, billing, catalog, clocks, lifecycle, sessions, subscriptions
 
