@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 from django.test import Client
@@ -176,3 +177,43 @@ def test_the_card_page_names_the_sandbox_test_cards_only_with_the_sandbox(world,
     settings.STRIPE_SECRET_KEY = "sk_test_fake"
     page = client.get("/billing/payment-method/")
     assert page.status_code == 200 and "4242 4242 4242 4242" not in page.content.decode()
+
+
+def test_the_billing_job_renews_through_stripe_off_session(world, stripe_api, clock):
+    from seatplan.jobs import billing_run
+
+    assert save_card(world, VISA).status_code == 200
+    sub = subscribe(world, quantity=5)["subscription"]
+    clock.instant = datetime.fromisoformat(sub["current_period_end"].replace("Z", "+00:00"))
+    assert billing_run(now=clock.now())["renewed"] == 1
+    renewal = Invoice.objects.filter(account=world.account).order_by("-sequence").first()
+    assert (renewal.status, renewal.amount_paid) == ("paid", 74500)
+    intents = sorted(stripe_api.intents.values(), key=lambda i: i["id"])
+    assert [i["amount"] for i in intents] == [74500, 74500]  # the checkout's, then the renewal's
+    call = stripe_api.calls("/v1/payment_intents")[-1]
+    assert (call["params"]["off_session"], call["params"]["confirm"]) == ("true", "true")
+    attempt = PaymentAttempt.objects.get(invoice_id=renewal.pk)
+    assert call["headers"]["idempotency-key"] == attempt.gateway_key
+
+
+def test_a_renewal_whose_answer_was_lost_is_found_by_its_key(world, stripe_api, clock):
+    from seatplan.jobs import billing_run
+
+    assert save_card(world, VISA).status_code == 200
+    sub = subscribe(world, quantity=5)["subscription"]
+    stripe_api.lose_answers = True
+    clock.instant = datetime.fromisoformat(sub["current_period_end"].replace("Z", "+00:00"))
+    assert billing_run(now=clock.now())["renewed"] == 1
+    renewal = Invoice.objects.filter(account=world.account).order_by("-sequence").first()
+    assert (renewal.status, renewal.amount_paid) == ("paid", 74500)
+    assert len(stripe_api.intents) == 2  # found by its key, not charged again
+
+
+def test_stripe_out_of_reach_is_a_processing_error_and_nothing_is_saved(world, settings):
+    settings.PAYMENT_GATEWAY = "seatplan.payments.stripe_gateway.StripeGateway"
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    settings.STRIPE_NETWORK_RETRIES = 0
+    r = save_card(world, VISA)
+    assert r.status_code == 402 and r.json()["error"]["code"] == "processing_error"
+    assert not PaymentMethod.objects.filter(account=world.account).exists()
