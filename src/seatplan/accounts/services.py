@@ -10,7 +10,7 @@ from seatplan.accounts.emails import invitation_send
 from seatplan.accounts.models import Account, ApiKey, Membership, Role, User
 from seatplan.accounts.permissions import MANAGEABLE_ROLES, Actor, Capability
 from seatplan.billing.errors import BillingError
-from seatplan.billing.money import currency_exponent
+from seatplan.billing.money import currency_known
 from seatplan.events.services import audit_record, outbox_add
 
 API_KEY_PREFIX = "sp_"
@@ -21,12 +21,8 @@ def hash_api_key(key: str) -> str:
 
 
 def _validate_currency(currency: str) -> str:
-    code = currency.upper()
-    try:
-        currency_exponent(code)
-    except (KeyError, ValueError) as exc:
-        raise BillingError("currency_invalid", f"Unknown currency {currency!r}.", "currency") from exc
-    if len(code) != 3 or not code.isalpha():
+    code = currency.strip().upper()
+    if not currency_known(code):
         raise BillingError("currency_invalid", f"Unknown currency {currency!r}.", "currency")
     return code
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, is_currency
 
 
 def round_half_away(numerator: int | Fraction, denominator: int = 1) -> int:
@@ -21,6 +21,11 @@ def round_half_away(numerator: int | Fraction, denominator: int = 1) -> int:
     if 2 * remainder >= value.denominator:
         whole += 1
     return whole if value >= 0 else -whole
+
+
+def currency_known(currency: str) -> bool:
+    """An ISO 4217 code Babel knows (USD, EUR, JPY…); precision alone would take any three letters."""
+    return len(currency) == 3 and currency.isalpha() and currency.isupper() and is_currency(currency)
 
 
 def currency_exponent(currency: str) -> int:
