@@ -11,7 +11,7 @@ from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
 
-BAD_VALUES = [None, True, -1, 10**30, 1.5, "", "x" * 5000, "\u0000", [], [1, "a"], {}, {"nested": {"deep": 1}}]
+BAD_VALUES = [None, True, -1, 10**30, 1.5, "x" * 5000, "\u0000", [1, "a"], {"nested": {"deep": 1}}]
 # A caller the call is meant for (the first one the matrix lets through).
 ALLOWED = {name: (method, path, CALLERS[[s < 400 for s in statuses].index(True)])
            for name, method, path, statuses in MATRIX if name in BODIES}
