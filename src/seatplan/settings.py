@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "seatplan.nul.RefuseNulMiddleware",  # PostgreSQL text cannot hold U+0000: refused before anything reads it
     "seatplan.api.middleware.ApiShortcutMiddleware",  # /api/v1/ operations skip the pages' middleware below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -59,3 +59,31 @@ def test_a_fault_of_ours_is_a_json_500_and_logged(world, monkeypatch, caplog):
     assert r.json() == {"error": {"code": "internal_error",
                                   "message": "Something went wrong on our side; please try again.", "param": None}}
     assert any("boom" in (record.exc_text or str(record.exc_info)) for record in caplog.records)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type"), [
+    ("get", "/api/v1/subscriptions/sub_%00x", None, None),
+    ("get", "/api/v1/accounts?q=%00", None, None),
+    ("post", "/api/v1/accounts/{a}/quotes", '{"subscription": "s\\u0000", "billing_cycle": "month", "quantity": 2}',
+     "application/json"),
+    ("patch", "/api/v1/accounts/{a}", '{"name": "Acme\\u0000"}', "application/json"),
+    ("post", "/settings/account/", "name=Acme%00", "application/x-www-form-urlencoded"),
+])
+def test_a_nul_character_is_refused_before_anything_reads_it(world, method, path, body, content_type):
+    from seatplan.accounts.models import Account
+
+    client = Client()
+    client.force_login(world.members["owner"].user)
+    kwargs = {"HTTP_AUTHORIZATION": f"Bearer {world.keys['owner']}"}
+    if body is not None:
+        kwargs.update(data=body, content_type=content_type)
+    r = getattr(client, method)(path.format(a=world.account.pk), **kwargs)
+    assert r.status_code == 400
+    if path.startswith("/api/"):
+        assert r.json()["error"]["code"] == "malformed_request"
+    assert Account.objects.get(pk=world.account.pk).name == "Acme"
+
+
+def test_a_backslash_u_typed_as_text_is_not_a_nul(world):
+    r = world.api("owner").patch(f"/accounts/{world.account.pk}", {"name": "Acme \\u0000 Ltd"})
+    assert r.status_code == 200 and r.json()["name"] == "Acme \\u0000 Ltd"

@@ -31,6 +31,9 @@ def test_operator_walks_a_clocked_account_through_checkout_and_a_prorated_upgrad
     assert moved.status_code == 200
     backwards = operator.post(f"/test_clocks/{clock.json()['id']}/advance", {"frozen_time": "2027-02-01T00:00:00Z"})
     assert (backwards.status_code, backwards.json()["error"]["code"]) == (422, "clock_backwards")
+    too_far = operator.post(f"/test_clocks/{clock.json()['id']}/advance", {"frozen_time": "9999-01-01T00:00:00Z"})
+    assert (too_far.status_code, too_far.json()["error"]["code"]) == (422, "clock_advance_too_far")
+    assert operator.get(f"/test_clocks/{clock.json()['id']}").json()["frozen_time"] == "2027-02-14T00:00:00Z"
 
     upgrade = owner.post(f"/accounts/{account_id}/quotes",
                          {"subscription": subscription["id"], "billing_cycle": "month", "quantity": 8}).json()

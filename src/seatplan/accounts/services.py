@@ -12,6 +12,7 @@ from seatplan.accounts.permissions import MANAGEABLE_ROLES, Actor, Capability
 from seatplan.billing.errors import BillingError
 from seatplan.billing.money import currency_known
 from seatplan.events.services import audit_record, outbox_add
+from seatplan.validation import clean_text
 
 API_KEY_PREFIX = "sp_"
 
@@ -27,8 +28,15 @@ def _validate_currency(currency: str) -> str:
     return code
 
 
-def user_get_or_create(*, email: str, now: datetime) -> tuple[User, bool]:
-    email = email.strip().lower()
+def user_get_or_create(*, email: str, now: datetime, param: str = "email") -> tuple[User, bool]:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = clean_text(email, model=User, field="email", param=param).lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise BillingError("email_invalid", "Enter a valid e-mail address.", param) from None
     user = User.objects.filter(email=email).first()
     if user:
         return user, False
@@ -42,8 +50,7 @@ def account_create(
 ) -> Account:
     if not (actor.is_operator or actor.is_system):
         raise BillingError("permission_denied", "Only operators create accounts.")
-    if not name.strip():
-        raise BillingError("name_invalid", "An account needs a name.", "name")
+    name = clean_text(name, model=Account, field="name", empty="An account needs a name.")
     code = _validate_currency(currency)
     if test_clock_id is not None:
         from seatplan.clocks.models import TestClock
@@ -53,9 +60,9 @@ def account_create(
         if not TestClock.objects.filter(pk=test_clock_id).exists():
             raise BillingError("not_found", "No such test clock.", "test_clock")
     account = Account.objects.create(
-        name=name.strip(), currency=code, test_clock_id=test_clock_id, created_at=now
+        name=name, currency=code, test_clock_id=test_clock_id, created_at=now
     )
-    owner, created = user_get_or_create(email=owner_email, now=now)
+    owner, created = user_get_or_create(email=owner_email, now=now, param="owner_email")
     Membership.objects.create(account=account, user=owner, role=Role.OWNER, created_at=now)
     audit_record(actor=actor, account_id=account.pk, action="account.created", obj=account, now=now,
                  after={"name": account.name, "owner": owner.email, "currency": code})
@@ -89,8 +96,6 @@ def member_add(*, actor: Actor, account: Account, email: str, role: str, now: da
     if role == Role.OWNER:
         _refuse_owner_change(actor, "Ownership is transferred, not granted.", "role_invalid", "role")
     _check_can_touch(actor, role)
-    if "@" not in email or len(email) > 254:
-        raise BillingError("email_invalid", "Enter a valid e-mail address.", "email")
     user, created = user_get_or_create(email=email, now=now)
     if Membership.objects.filter(account=account, user=user).exists():
         raise BillingError("member_exists", f"{user.email} is already in this account.", "email")
@@ -156,8 +161,7 @@ def api_key_create(
     *, actor: Actor, account: Account, name: str, user_email: str | None = None, now: datetime
 ) -> tuple[ApiKey, str]:
     """Mint a key for the calling user (or, for an operator, for a member); the key is shown once."""
-    if not name.strip():
-        raise BillingError("name_invalid", "A key needs a name.", "name")
+    name = clean_text(name, model=ApiKey, field="name", empty="A key needs a name.")
     if user_email is not None:
         if not actor.is_operator:
             raise BillingError("permission_denied", "Only operators mint keys for other people.",
@@ -171,7 +175,7 @@ def api_key_create(
             raise BillingError("permission_denied", "Only members of the account create its keys.")
         user = actor.user
     secret = API_KEY_PREFIX + secrets.token_urlsafe(30)
-    key = ApiKey.objects.create(user=user, account=account, name=name.strip()[:100],
+    key = ApiKey.objects.create(user=user, account=account, name=name,
                                 prefix=secret[:10], key_hash=hash_api_key(secret), created_at=now)
     audit_record(actor=actor, account_id=account.pk, action="api_key.created", obj=key, now=now,
                  after={"user": user.email, "name": key.name})
@@ -193,18 +197,11 @@ def operator_key_create(*, email: str, now: datetime) -> tuple[ApiKey, str]:
 BILLING_FIELDS = ("business_name", "address", "country", "vat_id", "invoice_emails")
 
 
-ACCOUNT_NAME_MAX = 200  # Account.name's max_length
-
-
 @transaction.atomic
 def account_rename(*, actor: Actor, account: Account, name: str, now: datetime) -> Account:
     """The Owner renames the account (account settings, SPEC §2); invoices already issued keep the old name."""
     actor.require(Capability.ACCOUNT_SETTINGS)
-    name = str(name or "").strip()
-    if not name:
-        raise BillingError("name_invalid", "An account needs a name.", "name")
-    if len(name) > ACCOUNT_NAME_MAX:
-        raise BillingError("value_too_long", "The name is at most 200 characters.", "name")
+    name = clean_text(name, model=Account, field="name", empty="An account needs a name.")
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.name == name:
         return account
@@ -239,12 +236,14 @@ def _clean_billing_details(details: dict) -> dict:
     from django.core.validators import validate_email
 
     cleaned: dict = {}
-    for field in ("business_name", "address", "vat_id"):
+    for field in ("business_name", "vat_id"):
         if field in details:
-            value = str(details[field] or "").strip()
-            if len(value) > (500 if field == "address" else 200):
-                raise BillingError("value_too_long", f"{field} is too long.", field)
-            cleaned[field] = value
+            cleaned[field] = clean_text(details[field], model=Account, field=field)
+    if "address" in details:
+        address = str(details["address"] or "").strip()
+        if len(address) > 500:
+            raise BillingError("value_too_long", "address is at most 500 characters.", "address")
+        cleaned["address"] = address
     if "country" in details:
         country = str(details["country"] or "").strip().upper()
         if country and (len(country) != 2 or not country.isalpha()):

@@ -10,6 +10,7 @@ from seatplan.billing.errors import BillingError
 from seatplan.catalog.models import DiscountCode, DiscountDuration, Price, Product
 from seatplan.catalog.selectors import validate_cycle
 from seatplan.events.services import audit_record
+from seatplan.validation import clean_text
 
 
 def _require_operator(actor: Actor) -> None:
@@ -26,13 +27,13 @@ def product_create(
     code = code.strip().lower()
     if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 50:
         raise BillingError("code_invalid", "A product code is letters, digits, - and _.", "code")
-    if not name.strip():
-        raise BillingError("name_invalid", "A product needs a name.", "name")
+    name = clean_text(name, model=Product, field="name", empty="A product needs a name.")
+    unit_name = clean_text(unit_name, model=Product, field="unit_name") or "session"
     if not (1 <= trial_days <= 365) or not (1 <= trial_quantity <= 1000):
         raise BillingError("value_invalid", "Trial days 1..365 and trial sessions 1..1000.", "trial_days")
     if Product.objects.filter(code=code).exists():
         raise BillingError("product_exists", f"A product {code!r} exists already.", "code")
-    product = Product.objects.create(code=code, name=name.strip(), unit_name=unit_name.strip() or "session",
+    product = Product.objects.create(code=code, name=name, unit_name=unit_name,
                                      trial_days=trial_days, trial_quantity=trial_quantity, created_at=now)
     audit_record(actor=actor, account_id=None, action="product.created", obj=product, now=now,
                  after={"code": code, "name": product.name})
@@ -81,7 +82,7 @@ def discount_code_create(*, actor: Actor, now: datetime, **fields) -> DiscountCo
     else:
         from seatplan.accounts.services import _validate_currency
 
-        if not isinstance(amount_off, int) or amount_off <= 0:
+        if not isinstance(amount_off, int) or not 0 < amount_off <= 10**12:
             raise BillingError("discount_invalid", "amount_off is a positive number of minor units.",
                                "amount_off")
         currency = _validate_currency(str(fields.get("currency") or ""))
@@ -108,8 +109,8 @@ def discount_code_create(*, actor: Actor, now: datetime, **fields) -> DiscountCo
         raise BillingError("discount_invalid", "valid_until must be after valid_from.", "valid_until")
     for name in ("max_redemptions", "min_quantity"):
         value = fields.get(name)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise BillingError("discount_invalid", f"{name} is a whole number ≥ 1.", name)
+        if value is not None and (not isinstance(value, int) or not 1 <= value <= 1_000_000_000):
+            raise BillingError("discount_invalid", f"{name} is a whole number from 1 to 1,000,000,000.", name)
     try:
         with transaction.atomic():
             discount = DiscountCode.objects.create(

@@ -1,6 +1,6 @@
 """Test clocks (SPEC §8) and the time an account lives in."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +29,11 @@ def test_clock_create(*, actor: Actor, frozen_time: datetime, now: datetime) -> 
     return TestClock.objects.create(frozen_time=frozen_time, created_at=now)
 
 
+# One advance runs everything due on the way before it answers: five years is 60 monthly renewals per
+# subscription, more than any test needs, and a bound on how long one request can take.
+MAX_ADVANCE = timedelta(days=1826)
+
+
 def test_clock_advance(*, actor: Actor, clock: TestClock, frozen_time: datetime) -> TestClock:
     """Move the clock forward, running what falls due for its accounts on the way."""
     require_sandbox()
@@ -38,6 +43,9 @@ def test_clock_advance(*, actor: Actor, clock: TestClock, frozen_time: datetime)
         clock = TestClock.objects.select_for_update().get(pk=clock.pk)
         if frozen_time < clock.frozen_time:
             raise BillingError("clock_backwards", "A test clock only moves forward.", "frozen_time")
+        if frozen_time > clock.frozen_time + MAX_ADVANCE:
+            raise BillingError("clock_advance_too_far", "A test clock moves at most 5 years (1,826 days) at a time; "
+                               "advance it in steps.", "frozen_time")
         previous = clock.frozen_time
         clock.frozen_time = frozen_time
         clock.save(update_fields=["frozen_time"])
