@@ -29,6 +29,7 @@ class FakeStripe:
         self.refunds: list[dict] = []
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self.lose_answers = False  # make the charge, then answer 500 (an answer lost on the way)
+        self.search_lag = False  # search does not show charges yet (Stripe's index can lag up to a minute)
         self._ids = count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -87,6 +88,8 @@ class FakeStripe:
             field, _, value = params["query"].partition(":")
             name = field.removeprefix("metadata['").removesuffix("']")
             found = [i for i in self.intents.values() if i["metadata"].get(name) == value.strip("'")]
+            if self.search_lag:
+                found = []
             return 200, {"object": "search_result", "data": found[: int(params.get("limit", 10))],
                          "has_more": False, "url": path, "next_page": None}
         if (method, path) == ("POST", "/v1/refunds"):

@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -217,3 +217,41 @@ def test_stripe_out_of_reach_is_a_processing_error_and_nothing_is_saved(world, s
     r = save_card(world, VISA)
     assert r.status_code == 402 and r.json()["error"]["code"] == "processing_error"
     assert not PaymentMethod.objects.filter(account=world.account).exists()
+
+
+def test_a_lost_answer_that_search_does_not_show_yet_stays_pending_until_recovery(world, stripe_api, clock):
+    from seatplan.subscriptions.checkout import ORPHANED_AFTER, payment_attempts_recover
+
+    assert save_card(world, VISA).status_code == 200
+    stripe_api.lose_answers = stripe_api.search_lag = True  # charged; the answer lost; search not caught up
+    r = checkout(world)
+    assert r.status_code == 402 and r.json()["error"]["code"] == "processing_error"
+    attempt = PaymentAttempt.objects.get(account=world.account)
+    assert attempt.status == AttemptStatus.PENDING  # not failed: the card may have been charged
+    assert not Subscription.objects.filter(account=world.account).exists()
+    stripe_api.lose_answers = stripe_api.search_lag = False
+    clock.instant += ORPHANED_AFTER + timedelta(seconds=1)
+    assert payment_attempts_recover(gateway=StripeGateway(), now=clock.now()) == 1
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.SUCCEEDED
+    assert Subscription.objects.get(account=world.account).quantity == 5
+    assert len(stripe_api.intents) == 1  # one charge, applied once
+
+
+def test_a_renewal_stripe_cannot_confirm_yet_is_left_for_recovery_not_charged_again(world, stripe_api, clock):
+    from seatplan.jobs import billing_run
+
+    assert save_card(world, VISA).status_code == 200
+    sub = subscribe(world, quantity=5)["subscription"]
+    stripe_api.lose_answers = stripe_api.search_lag = True
+    clock.instant = datetime.fromisoformat(sub["current_period_end"].replace("Z", "+00:00"))
+    billing_run(now=clock.now())
+    renewal = Invoice.objects.filter(account=world.account).order_by("-sequence").first()
+    assert renewal.status == "open"
+    assert PaymentAttempt.objects.get(invoice_id=renewal.pk).status == AttemptStatus.PENDING
+    stripe_api.lose_answers = stripe_api.search_lag = False
+    clock.instant += timedelta(minutes=11)
+    assert billing_run(now=clock.now())["recovered"] == 1
+    renewal.refresh_from_db()
+    assert (renewal.status, renewal.amount_paid) == ("paid", 74500)
+    assert len(stripe_api.intents) == 2  # the checkout's and the renewal's: nothing charged twice

@@ -31,6 +31,9 @@ class ChargeResult:
 
 class Gateway(Protocol):
     name: str
+    # True: find_charge sees a charge the moment it is made (the sandbox). False: its record can lag (Stripe's
+    # search), so "not found" right after a failed call proves nothing.
+    finds_charges_at_once: bool
 
     def save_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str, now: datetime) -> SavedCard:
         """Turn card details into a token (raises BillingError for a bad card)."""
@@ -54,6 +57,34 @@ FAILURE_MESSAGES = {
     "processing_error": "The payment could not be processed; please try again.",
     "payment_method_missing": "Add a card before checking out.",
 }
+
+
+class ChargeUnknown(Exception):  # noqa: N818 - a state, not a failure of ours
+    """Neither the call nor the gateway's record can tell yet whether the charge was made."""
+
+
+def charge_by_key(
+    gateway: Gateway, *, token: str, amount: int, currency: str, idempotency_key: str, now: datetime
+) -> ChargeResult:
+    """Charge once per key; when the call fails midway, the gateway's record of the key decides.
+
+    Raises ChargeUnknown when that record cannot be read, or cannot be trusted yet and shows nothing: the
+    attempt then stays pending, and recovery asks again by the same key later.
+    """
+    try:
+        return gateway.charge(token=token, amount=amount, currency=currency, idempotency_key=idempotency_key,
+                              now=now)
+    except Exception as failure:  # noqa: BLE001 - any failure of the call: the key tells us the truth
+        try:
+            found = gateway.find_charge(idempotency_key=idempotency_key)
+        except Exception as lookup_failure:  # noqa: BLE001
+            raise ChargeUnknown(idempotency_key) from lookup_failure
+        if found is not None:
+            return found
+        if not getattr(gateway, "finds_charges_at_once", True):
+            raise ChargeUnknown(idempotency_key) from failure
+        return ChargeResult(succeeded=False, charge_id="", failure_code="processing_error",
+                            failure_message=FAILURE_MESSAGES["processing_error"])
 
 
 def get_gateway() -> Gateway:

@@ -31,6 +31,7 @@ def _luhn_ok(number: str) -> bool:
 
 class SandboxGateway:
     name = "sandbox"
+    finds_charges_at_once = True  # its ledger is this database
 
     def save_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str, now: datetime) -> SavedCard:
         number = number.replace(" ", "").replace("-", "")

@@ -50,6 +50,7 @@ def _client() -> stripe.StripeClient:
 
 class StripeGateway:
     name = "stripe"
+    finds_charges_at_once = False  # Stripe's search can lag a new charge by up to a minute
 
     def __init__(self) -> None:
         self.api = _client().v1

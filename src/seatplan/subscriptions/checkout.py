@@ -27,7 +27,7 @@ from seatplan.events.services import audit_record, outbox_add
 from seatplan.ids import make_id
 from seatplan.invoices.models import Invoice
 from seatplan.invoices.services import invoice_draft, invoice_issue
-from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
+from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, ChargeUnknown, Gateway, charge_by_key
 from seatplan.payments.models import AttemptStatus, PaymentAttempt
 from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, update
 from seatplan.subscriptions.emails import BILLING_ROLES, account_recipients, billing_recipients, email_rows, receipt
@@ -59,14 +59,12 @@ def quote_checkout(
         return reserved  # nothing was due: applied in step 1
     method_token, attempt = reserved
     try:
-        result = gateway.charge(token=method_token, amount=attempt.amount, currency=attempt.currency,
-                                idempotency_key=attempt.gateway_key, now=now)
-    except Exception:
-        # The call may or may not have reached the gateway: ask it, with the same key.
-        result = gateway.find_charge(idempotency_key=attempt.gateway_key) or ChargeResult(
-            succeeded=False, charge_id="", failure_code="processing_error",
-            failure_message=FAILURE_MESSAGES["processing_error"],
-        )
+        result = charge_by_key(gateway, token=method_token, amount=attempt.amount, currency=attempt.currency,
+                               idempotency_key=attempt.gateway_key, now=now)
+    except ChargeUnknown:
+        # Left pending: recovery asks the gateway again by the same key, and applies or fails it then.
+        raise BillingError("processing_error", "The payment could not be confirmed yet; it is settled within a "
+                                               "few minutes. Look at Billing before you try again.") from None
     return _finish(actor=actor, attempt_id=attempt.pk, account_id=account.pk, result=result, gateway=gateway,
                    now=now)
 

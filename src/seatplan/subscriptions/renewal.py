@@ -34,7 +34,7 @@ from seatplan.events.services import (
 )
 from seatplan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from seatplan.invoices.services import format_number, invoice_numbers_take
-from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, Gateway
+from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, ChargeUnknown, Gateway, charge_by_key
 from seatplan.payments.models import AttemptStatus, PaymentAttempt, PaymentMethod
 from seatplan.sqlrows import copy_rows
 from seatplan.subscriptions import emails
@@ -72,21 +72,20 @@ class Charge:
     key: str
 
 
-def charge_one(charge: Charge, gateway: Gateway, now: datetime) -> ChargeResult:
-    """Charge once by key; when the call fails midway, ask the gateway what happened."""
+def charge_one(charge: Charge, gateway: Gateway, now: datetime) -> ChargeResult | None:
+    """Charge once by key; when the call fails midway, ask the gateway what happened. None: it cannot tell
+    yet, and the attempt stays pending for `renewal_attempts_recover`."""
     if charge.token is None:
         return ChargeResult(succeeded=False, charge_id="", failure_code="payment_method_missing",
                             failure_message=FAILURE_MESSAGES["payment_method_missing"])
     try:
-        return gateway.charge(token=charge.token, amount=charge.amount, currency=charge.currency,
-                              idempotency_key=charge.key, now=now)
-    except Exception:  # noqa: BLE001 - any failure of the call: the key tells us the truth
-        return gateway.find_charge(idempotency_key=charge.key) or ChargeResult(
-            succeeded=False, charge_id="", failure_code="processing_error",
-            failure_message=FAILURE_MESSAGES["processing_error"])
+        return charge_by_key(gateway, token=charge.token, amount=charge.amount, currency=charge.currency,
+                             idempotency_key=charge.key, now=now)
+    except ChargeUnknown:
+        return None
 
 
-def charge_all(charges: list[Charge], gateway: Gateway, now: datetime) -> list[tuple[str, ChargeResult]]:
+def charge_all(charges: list[Charge], gateway: Gateway, now: datetime) -> list[tuple[str, ChargeResult | None]]:
     """Charge a batch: in one call when the gateway takes batches (the sandbox does), else one by one."""
     batch = [c for c in charges if c.token is not None]
     charge_many = getattr(gateway, "charge_many", None)
@@ -268,15 +267,17 @@ def _receipts(invoices: list[Invoice], now: datetime) -> list[tuple]:
 
 # --- finishing ----------------------------------------------------------------------------------
 
-def attempts_finish(*, results: list[tuple[str, ChargeResult]], now: datetime, scheduled: bool = True) -> None:
-    """Record the gateway's answers: paid invoices and receipts; declines one by one.
+def attempts_finish(*, results: list[tuple[str, ChargeResult | None]], now: datetime,
+                    scheduled: bool = True) -> None:
+    """Record the gateway's answers: paid invoices and receipts; declines one by one. An attempt without an
+    answer (None: the gateway cannot tell yet) stays pending for recovery.
 
     `scheduled` is False for a retry the customer triggered by saving a card: its failure leaves the
     retry schedule as it was.
     """
-    if not results:
+    by_id = {attempt_id: result for attempt_id, result in results if result is not None}
+    if not by_id:
         return
-    by_id = dict(results)
     with transaction.atomic():
         # The pending attempts with what a receipt needs of their invoices; a decline reads its rows again.
         pending = list(PaymentAttempt.objects.select_for_update(of=("self",))

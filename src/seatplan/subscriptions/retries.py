@@ -97,6 +97,8 @@ def renewal_attempts_recover(*, gateway: Gateway, now: datetime, account_ids: li
         found = gateway.find_charge(idempotency_key=attempt.gateway_key)
         result = found or charge_one(Charge(attempt.pk, token, attempt.amount, attempt.currency,
                                             attempt.gateway_key), gateway, now)
+        if result is None:
+            continue  # the gateway cannot tell yet: asked again on the next pass
         attempts_finish(results=[(attempt.pk, result)], now=now)
         recovered += 1
     return recovered
