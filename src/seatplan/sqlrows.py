@@ -198,7 +198,7 @@ class _AnyArray:
     """`field__any=values`: `IN (…)`, but on PostgreSQL `= ANY(%s)` with the values as one array parameter.
 
     A batch's 200 ids are then one parameter: the statement's text is short and the same for every batch,
-    so psycopg neither re-parses 200 placeholders on every call nor skips preparing it.
+    so psycopg parses it once and prepares it, instead of a new 200-placeholder text on every call.
     """
 
     def as_postgresql(self, compiler, connection):  # noqa: ANN001, ANN201
