@@ -10,13 +10,14 @@ from seatplan.billing.errors import BillingError
 
 
 def clean_text(value: object, *, model: type[Model], field: str, param: str | None = None,
-               empty: str | None = None) -> str:
-    """`value` trimmed; `empty`: the message when it may not be blank (code `{param}_invalid`)."""
+               empty: str | None = None, max_length: int | None = None) -> str:
+    """`value` trimmed; `empty`: the message when it may not be blank (code `{param}_invalid`); `max_length`
+    for a column without one of its own (a TextField)."""
     param = param or field
     text = "" if value is None else str(value).strip()
     if empty is not None and not text:
         raise BillingError(f"{param}_invalid", empty, param)
-    limit = getattr(model._meta.get_field(field), "max_length", None)
+    limit = max_length or getattr(model._meta.get_field(field), "max_length", None)
     if limit is not None and len(text) > limit:
         raise BillingError("value_too_long", f"{param} is at most {limit} characters.", param)
     return text

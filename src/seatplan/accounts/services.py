@@ -28,6 +28,9 @@ def _validate_currency(currency: str) -> str:
     return code
 
 
+ACCOUNT_NAME_REQUIRED = "An account needs a name."
+
+
 def user_get_or_create(*, email: str, now: datetime, param: str = "email") -> tuple[User, bool]:
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
@@ -50,7 +53,7 @@ def account_create(
 ) -> Account:
     if not (actor.is_operator or actor.is_system):
         raise BillingError("permission_denied", "Only operators create accounts.")
-    name = clean_text(name, model=Account, field="name", empty="An account needs a name.")
+    name = clean_text(name, model=Account, field="name", empty=ACCOUNT_NAME_REQUIRED)
     code = _validate_currency(currency)
     if test_clock_id is not None:
         from seatplan.clocks.models import TestClock
@@ -201,7 +204,7 @@ BILLING_FIELDS = ("business_name", "address", "country", "vat_id", "invoice_emai
 def account_rename(*, actor: Actor, account: Account, name: str, now: datetime) -> Account:
     """The Owner renames the account (account settings, SPEC §2); invoices already issued keep the old name."""
     actor.require(Capability.ACCOUNT_SETTINGS)
-    name = clean_text(name, model=Account, field="name", empty="An account needs a name.")
+    name = clean_text(name, model=Account, field="name", empty=ACCOUNT_NAME_REQUIRED)
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.name == name:
         return account
@@ -236,14 +239,10 @@ def _clean_billing_details(details: dict) -> dict:
     from django.core.validators import validate_email
 
     cleaned: dict = {}
-    for field in ("business_name", "vat_id"):
+    for field in ("business_name", "address", "vat_id"):
         if field in details:
-            cleaned[field] = clean_text(details[field], model=Account, field=field)
-    if "address" in details:
-        address = str(details["address"] or "").strip()
-        if len(address) > 500:
-            raise BillingError("value_too_long", "address is at most 500 characters.", "address")
-        cleaned["address"] = address
+            cleaned[field] = clean_text(details[field], model=Account, field=field,
+                                        max_length=500 if field == "address" else None)
     if "country" in details:
         country = str(details["country"] or "").strip().upper()
         if country and (len(country) != 2 or not country.isalpha()):

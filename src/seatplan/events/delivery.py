@@ -55,7 +55,7 @@ def _invoice_pdf(invoice_id: str) -> tuple[str, bytes, str] | None:
 SENDERS = {"email": _send_email}
 
 
-# Plain SQL: every request that queues an e-mail runs these two after its commit.
+# A delivery pass (the worker, or a request that queued e-mails without keys): pending events, then a claim each.
 _PENDING_SQL = (  # noqa: S608 - placeholders only
     "SELECT * FROM events_outboxevent WHERE delivered_at IS NULL AND type IN ({types}) AND attempts < %s "
     "ORDER BY id LIMIT %s"
@@ -74,13 +74,19 @@ def outbox_deliver(*, now: datetime, limit: int = 100) -> int:
             claimed = cursor.rowcount
         if not claimed:
             continue  # another worker has it
-        try:
-            SENDERS[event.type](event)
-            sent += 1
-        except Exception:
-            logger.exception("outbox event %s failed; will retry", event.pk)
-            OutboxEvent.objects.filter(pk=event.pk).update(delivered_at=None)
+        sent += _send_claimed(event)
     return sent
+
+
+def _send_claimed(event: OutboxEvent) -> bool:
+    """Send an event this process has claimed; on failure give the claim back for a later pass."""
+    try:
+        SENDERS[event.type](event)
+    except Exception:
+        logger.exception("outbox event %s failed; will retry", event.pk)
+        OutboxEvent.objects.filter(pk=event.pk).update(delivered_at=None)
+        return False
+    return True
 
 
 # One statement claims an e-mail the request itself queued and returns what to send.
@@ -106,12 +112,8 @@ def _deliver_keys(dedupe_keys: list[str]) -> None:
         if row is None:
             continue  # sent already (a request replayed), or another process has it
         pk, payload = row
-        event = OutboxEvent(pk=pk, type="email", payload=json.loads(payload) if isinstance(payload, str) else payload)
-        try:
-            _send_email(event)
-        except Exception:
-            logger.exception("outbox event %s failed; will retry", pk)
-            OutboxEvent.objects.filter(pk=pk).update(delivered_at=None)
+        _send_claimed(OutboxEvent(pk=pk, type="email",
+                                  payload=json.loads(payload) if isinstance(payload, str) else payload))
 
 
 def deliver_after_commit(dedupe_keys: list[str] | None = None) -> None:

@@ -81,7 +81,7 @@ def charge_by_key(
             raise ChargeUnknown(idempotency_key) from lookup_failure
         if found is not None:
             return found
-        if not getattr(gateway, "finds_charges_at_once", True):
+        if not gateway.finds_charges_at_once:
             raise ChargeUnknown(idempotency_key) from failure
         return ChargeResult(succeeded=False, charge_id="", failure_code="processing_error",
                             failure_message=FAILURE_MESSAGES["processing_error"])
