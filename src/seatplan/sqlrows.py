@@ -19,13 +19,16 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, CharField, Field, ForeignKey, IntegerField, JSONField, Model, TextField
+from django.db.models.base import ModelState
 from django.db.models.expressions import Col
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 from django.db.models.options import Options
+from django.db.models.signals import post_init, pre_init
 
 M = TypeVar("M", bound=Model)
 
@@ -42,14 +45,18 @@ class Columns(Generic[M]):
         self._pk_index = self.attnames.index(model._meta.pk.attname)
         self._alias = alias
         self._converters: dict[str, list] = {}  # per database vendor
+        # Instances are made as Model.__init__ makes them, without its generic argument handling: the
+        # values go straight into the instance's __dict__. Only for a model that adds nothing to __init__
+        # and has no init signals (checked once, on the first build); any other is built by from_db.
+        self._direct: bool | None = None
 
-    def _converters_for(self) -> list:
-        vendor = connection.vendor
+    def _converters_for(self, db: BaseDatabaseWrapper) -> list:
+        vendor = db.vendor
         if vendor not in self._converters:
             found = []
             for i, field in enumerate(self.fields):
                 col = Col(self._alias, field)
-                funcs = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+                funcs = db.ops.get_db_converters(col) + field.get_db_converters(db)
                 if funcs:
                     found.append((i, funcs, col))
             self._converters[vendor] = found
@@ -67,36 +74,49 @@ class Columns(Generic[M]):
         values = list(row[start:start + self.width])
         if values[self._pk_index] is None:
             return None
-        for i, funcs, col in self._converters_for():
+        db = connections[DEFAULT_DB_ALIAS]
+        for i, funcs, col in self._converters_for(db):
             for func in funcs:
-                values[i] = func(values[i], col, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
+                values[i] = func(values[i], col, db)
+        if self._direct is None:
+            model = self.model
+            own = [vars(cls) for cls in model.__mro__ if issubclass(cls, Model) and cls is not Model]
+            self._direct = (not any("__init__" in names or "from_db" in names for names in own)
+                            and not pre_init.has_listeners(model) and not post_init.has_listeners(model))
+        if not self._direct:
+            return self.model.from_db(db.alias, self.attnames, values)
+        obj = self.model.__new__(self.model)
+        state = obj._state = ModelState()
+        state.adding, state.db = False, db.alias
+        obj.__dict__.update(zip(self.attnames, values, strict=True))
+        return obj
 
 
 def for_update(*aliases: str) -> str:
     """The locking clause for this database: rows of `aliases` only; nothing on SQLite (it locks at BEGIN)."""
-    if not connection.features.has_select_for_update:
+    features = connections[DEFAULT_DB_ALIAS].features
+    if not features.has_select_for_update:
         return ""
-    if aliases and connection.features.has_select_for_update_of:
+    if aliases and features.has_select_for_update_of:
         return " FOR UPDATE OF " + ", ".join(aliases)
     return " FOR UPDATE"
 
 
 def fetch_one(sql: str, params: list) -> tuple | None:
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
 def fetch_all(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def execute(sql: str, params: list) -> int:
     """Run one statement; returns the rows it touched."""
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -134,21 +154,21 @@ def insert(*objs: Model, ignore_conflicts: bool = False, read_keys: bool = True)
     """
     if not objs:
         return
-    model = type(objs[0])
+    model, db = type(objs[0]), connections[DEFAULT_DB_ALIAS]
     fields = _insert_sql(model, 1, ignore_conflicts, read_keys)[1]
-    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    size = max(1, db.ops.bulk_batch_size(fields, objs))
     for start in range(0, len(objs), size):
         chunk = objs[start:start + size]
         sql, fields, returning = _insert_sql(model, len(chunk), ignore_conflicts, read_keys)
-        db, prepare = connection, _preparers(model, tuple(fields))
+        prepare = _preparers(model, tuple(fields))
         params = [value for obj in chunk for value in _row(obj, fields, prepare, db)]
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             if returning:
                 for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=False):
                     obj.pk = pk
         for obj in chunk:
-            obj._state.adding, obj._state.db = False, connection.alias
+            obj._state.adding, obj._state.db = False, db.alias
 
 
 def _preparer(field):  # noqa: ANN001, ANN202
@@ -190,7 +210,8 @@ def update(obj: Model, names: list[str]) -> int:
     fields = [concrete_field(meta, name) for name in names]
     sql = (f'UPDATE "{meta.db_table}" SET ' + ", ".join(f'"{f.column}" = %s' for f in fields)  # noqa: S608
            + f' WHERE "{meta.pk.column}" = %s')
-    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
     return execute(sql, [*params, obj.pk])
 
 

@@ -220,6 +220,31 @@ def test_the_receipt_goes_out_with_the_checkout_once(world, django_capture_on_co
     assert event.delivered_at is not None and event.attempts == 1
 
 
+def test_a_receipt_that_cannot_be_sent_is_left_to_the_worker(world, clock, django_capture_on_commit_callbacks,
+                                                             mailoutbox, monkeypatch):
+    from django.core.mail.backends.locmem import EmailBackend
+
+    from seatplan.events.delivery import outbox_deliver
+
+    api = world.api("owner")
+    assert api.put(f"/accounts/{world.account.pk}/payment_method", VISA).status_code == 200
+    q = quote(world, product="testcloud", quantity=5)
+    outbox_deliver(now=clock.now())  # what setting up the account queued
+    with monkeypatch.context() as broken:
+        broken.setattr(EmailBackend, "send_messages", lambda self, messages: (_ for _ in ()).throw(OSError("down")))
+        with django_capture_on_commit_callbacks(execute=True):
+            done = api.post(f"/quotes/{q.json()['id']}/checkout", key="receipt-later")
+    assert done.status_code == 200  # the checkout stands; only the e-mail waits
+    event = OutboxEvent.objects.get(dedupe_key=f"email:receipt:{done.json()['invoice']['id']}")
+    assert (event.delivered_at, event.attempts) == (None, 1)  # the request's claim, given back
+    assert outbox_deliver(now=clock.now()) == 1
+    number = done.json()["invoice"]["number"]
+    assert len([m for m in mailoutbox if m.subject.startswith(f"Receipt for invoice {number} ")]) == 1
+    event.refresh_from_db()
+    assert event.delivered_at is not None and event.attempts == 2
+    assert outbox_deliver(now=clock.now()) == 0  # sent once
+
+
 def test_a_checkout_with_nothing_due_applies_without_a_charge(world, clock, django_capture_on_commit_callbacks,
                                                                 mailoutbox):
     from seatplan.accounts.permissions import SYSTEM

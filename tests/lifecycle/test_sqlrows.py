@@ -1,4 +1,5 @@
-"""The batch helpers the billing job stands on: `__any`, `copy_rows`, and the PostgreSQL backend's indexes."""
+"""The helpers the hot paths and the billing job stand on: `Columns`, `__any`, `copy_rows`, and the PostgreSQL
+backend's indexes."""
 
 from datetime import UTC, datetime
 
@@ -6,11 +7,40 @@ import pytest
 from django.db import connection
 
 from seatplan.events.models import AuditEntry
-from seatplan.sqlrows import copy_rows
+from seatplan.accounts.models import User
+from seatplan.sqlrows import Columns, copy_rows
 from seatplan.subscriptions.models import Subscription
 from tests.lifecycle.seeding import seed_due_subscriptions
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_columns_build_gives_the_instance_the_orm_reads():
+    sub = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0])
+    user = User.objects.create_user(email="columns@example.com", password="a-long-password")
+    for model, pk in ((Subscription, sub.pk), (User, user.pk)):
+        columns = Columns(model, "t")
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT {columns.sql} FROM "{model._meta.db_table}" t WHERE t.id = %s', [pk])
+            row = cursor.fetchone()
+        built, read = columns.build(("before", *row), 1), model.objects.get(pk=pk)
+        assert type(built) is model and _fields(built) == _fields(read)
+        assert (built._state.adding, built._state.db) == (False, "default")
+        assert columns.build_or_none((None,) * columns.width) is None
+    # A saved instance behaves as one the ORM read: relations load, and a save updates the row.
+    built.refresh_from_db()
+    assert built.email == "columns@example.com"
+    sub_built = Columns(Subscription, "s").build(row=tuple(getattr(sub, f.attname)
+                                                           for f in Subscription._meta.concrete_fields))
+    assert sub_built.account.pk == sub.account_id
+    sub_built.quantity += 1
+    sub_built.save(update_fields=["quantity"])
+    assert Subscription.objects.get(pk=sub.pk).quantity == sub.quantity + 1
 
 
 @pytest.mark.django_db

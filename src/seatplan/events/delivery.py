@@ -116,6 +116,23 @@ def _deliver_keys(dedupe_keys: list[str]) -> None:
                                   payload=json.loads(payload) if isinstance(payload, str) else payload))
 
 
+def claimed_by_request(event: OutboxEvent) -> OutboxEvent:
+    """An e-mail about to be inserted, marked claimed by this request as a delivery pass's claim marks it:
+    no pass picks it up, and `send_claimed_after_commit` needs no statement to claim it. The request's
+    own receipt goes this way; a crash between the commit and the send loses that e-mail, as a crash
+    between a pass's claim and its send does (the invoice stays on the Billing page)."""
+    from seatplan.clocks.clock import get_clock
+
+    event.delivered_at, event.attempts = get_clock().now(), 1
+    return event
+
+
+def send_claimed_after_commit(events: list[OutboxEvent]) -> None:
+    """Send e-mails inserted `claimed_by_request` once the transaction commits; one that fails is given
+    back to the worker (nothing is sent if the transaction rolls back)."""
+    transaction.on_commit(lambda: [_send_claimed(event) for event in events])
+
+
 def deliver_after_commit(dedupe_keys: list[str] | None = None) -> None:
     """Send once the current transaction commits (nothing if it rolls back): the e-mails with these
     dedupe keys, or without keys one delivery pass over whatever e-mail is pending.

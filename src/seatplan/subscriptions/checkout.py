@@ -21,7 +21,7 @@ from seatplan.accounts.permissions import SYSTEM, Actor, Capability
 from seatplan.billing.errors import BillingError
 from seatplan.catalog.models import DiscountCode, DiscountRedemption, Product
 from seatplan.catalog.selectors import discount_check_available
-from seatplan.events.delivery import deliver_after_commit
+from seatplan.events.delivery import claimed_by_request, send_claimed_after_commit
 from seatplan.events.models import OutboxEvent
 from seatplan.events.services import audit_record, outbox_add
 from seatplan.ids import make_id
@@ -348,13 +348,13 @@ def _apply(
           else billing_recipients([account.pk])[account.pk])
     email = email_rows(account_id=account.pk, to=to, email=receipt(invoice), now=now)
     if email is not None:
-        events.append(email)
+        events.append(claimed_by_request(email))  # sent by this request once committed
     events.append(OutboxEvent(account_id=account.pk, created_at=now,
                               type="subscription.created" if before is None else "subscription.updated",
                               payload={"subscription": subscription.pk, **after}))
-    insert(*events, ignore_conflicts=True)  # a receipt already queued stays single
-    if email is not None and email.dedupe_key:
-        deliver_after_commit([email.dedupe_key])
+    insert(*events)  # the invoice is new: nothing of it can be queued yet (a receipt's key is its invoice's)
+    if email is not None:
+        send_claimed_after_commit([email])
     # More sessions: the head of the queue is granted as soon as the change is committed (§6).
     leases_settle_on_commit(account.pk, now)
     return CheckoutResult(subscription=subscription, invoice=invoice)
