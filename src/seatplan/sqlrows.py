@@ -14,7 +14,8 @@ metadata, so the statement stays readable and works on SQLite and PostgreSQL ali
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Generic, TypeVar
 
@@ -115,11 +116,12 @@ def execute(sql: str, params: list) -> int:
     return _run(sql, params, _COUNT)
 
 
-_COUNT, _ONE, _ALL = 0, 1, 2
+_COUNT, _ONE, _ALL, _QUEUE = 0, 1, 2, 3
 
 
-def _run(sql: str, params: list, want: int):  # noqa: ANN202 - one of the three results above
-    """Run a statement and read its result (`want`).
+def _run(sql: str, params: list, want: int, table: str | None = None):  # noqa: ANN202 - as `want` says
+    """Run a statement and read its result (`want`); `_QUEUE`: a write of `table` whose result nobody
+    reads, which a `together` block may hold back and send with others.
 
     On PostgreSQL, through one psycopg cursor kept for the connection's life, with Django's checks and
     error translation but without its cursor wrapper: the wrapper roughly doubles the client's cost of a
@@ -128,16 +130,83 @@ def _run(sql: str, params: list, want: int):  # noqa: ANN202 - one of the three 
     count queries) or wrapped (`execute_wrapper`), so those see every statement.
     """
     db = connections[DEFAULT_DB_ALIAS]
-    if db.vendor != "postgresql" or db.queries_logged or db.execute_wrappers:
+    held: _Held | None = db.__dict__.get("_sqlrows_held")
+    if held is not None:
+        if want == _QUEUE and table is not None:
+            held.add(db, table, sql, params)
+            return None
+        held.send(db)
+    if db.vendor != "postgresql" or db.queries_logged or (db.execute_wrappers and held is None):
         with db.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.rowcount if want == _COUNT else cursor.fetchone() if want == _ONE else cursor.fetchall()
+            return cursor.rowcount if want in (_COUNT, _QUEUE) else cursor.fetchone() if want == _ONE \
+                else cursor.fetchall()
+    return _run_kept(db, sql, params, want)
+
+
+def _run_kept(db: BaseDatabaseWrapper, sql: str, params: list, want: int):  # noqa: ANN202
     db.ensure_connection()
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         cursor = _kept_cursor(db)
         cursor.execute(sql, params)
-        return cursor.rowcount if want == _COUNT else cursor.fetchone() if want == _ONE else cursor.fetchall()
+        return cursor.rowcount if want in (_COUNT, _QUEUE) else cursor.fetchone() if want == _ONE \
+            else cursor.fetchall()
+
+
+class _Held:
+    """The writes a `together` block holds back: at most one per table, sent as one statement."""
+
+    def __init__(self) -> None:
+        self.tables: list[str] = []
+        self.statements: list[str] = []
+        self.params: list = []
+
+    def add(self, db: BaseDatabaseWrapper, table: str, sql: str, params: list) -> None:
+        if table in self.tables:  # a second write to a table may depend on the first: the first goes now
+            self.send(db)
+        self.tables.append(table)
+        self.statements.append(sql)
+        self.params.extend(params)
+
+    def send(self, db: BaseDatabaseWrapper) -> None:
+        if not self.statements:
+            return
+        *first, last = self.statements
+        sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({one}) " for i, one in enumerate(first)) + last
+        params = self.params
+        self.tables, self.statements, self.params = [], [], []
+        _run_kept(db, sql, params, _COUNT)
+
+    def flush_first(self, execute, sql, params, many, context):  # noqa: ANN001, ANN201 - Django's execute_wrapper
+        self.send(context["connection"])  # an ORM statement in the block runs after what was written before it
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """Send the block's plain writes (`insert` without keys to read, `update`) to PostgreSQL as one
+    statement, each a data-modifying WITH clause, instead of one round trip each.
+
+    A held write goes out just before the next statement that is not one (a read, an ORM call, a
+    second write to the same table) and at the end of the block, so what the block writes and reads
+    happens in the order written. The writes sent together run as one statement: none of them sees
+    another's changes, which is why a second write to a table already held sends the first one before
+    it. Inside a transaction only (a failure rolls the whole of it back). Elsewhere (SQLite, logged
+    queries, no transaction) every write runs at once, as written.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    if (db.vendor != "postgresql" or db.queries_logged or db.execute_wrappers or not db.in_atomic_block
+            or "_sqlrows_held" in db.__dict__):
+        yield
+        return
+    held = db.__dict__["_sqlrows_held"] = _Held()
+    try:
+        with db.execute_wrapper(held.flush_first):
+            yield
+            held.send(db)
+    finally:
+        del db.__dict__["_sqlrows_held"]
 
 
 def _kept_cursor(db: BaseDatabaseWrapper):  # noqa: ANN202 - a psycopg cursor
@@ -194,7 +263,7 @@ def insert(*objs: Model, ignore_conflicts: bool = False, read_keys: bool = True)
             for obj, (pk,) in zip(chunk, _run(sql, params, _ALL), strict=False):
                 obj.pk = pk
         else:
-            _run(sql, params, _COUNT)
+            _run(sql, params, _QUEUE, model._meta.db_table)
         for obj in chunk:
             obj._state.adding, obj._state.db = False, db.alias
 
@@ -232,7 +301,7 @@ def concrete_field(meta: Options, name: str) -> Field:
     return field
 
 
-def update(obj: Model, names: list[str]) -> int:
+def update(obj: Model, names: list[str]) -> None:
     """UPDATE the named fields of a saved instance (what `save(update_fields=...)` writes)."""
     meta = obj._meta
     fields = [concrete_field(meta, name) for name in names]
@@ -240,7 +309,7 @@ def update(obj: Model, names: list[str]) -> int:
            + f' WHERE "{meta.pk.column}" = %s')
     db = connections[DEFAULT_DB_ALIAS]
     params = [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
-    return execute(sql, [*params, obj.pk])
+    _run(sql, [*params, obj.pk], _QUEUE, meta.db_table)
 
 
 class _AnyArray:

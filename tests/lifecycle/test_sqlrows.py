@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from seatplan.events.models import AuditEntry
 from seatplan.accounts.models import User
+from seatplan.events.models import AuditEntry
 from seatplan.sqlrows import Columns, copy_rows
 from seatplan.subscriptions.models import Subscription
 from tests.lifecycle.seeding import seed_due_subscriptions
@@ -81,3 +81,56 @@ def test_no_like_indexes_on_seatplan_tables():
                        "AND indexdef LIKE %s", ["%varchar_pattern_ops%"])
         found = [row for row in cursor.fetchall() if not row[0].startswith(("auth_", "django_"))]
     assert found == []
+
+
+@pytest.mark.django_db
+def test_together_sends_independent_writes_as_one_statement_in_the_order_written(monkeypatch):
+    from django.db import transaction
+
+    from seatplan import sqlrows
+    from seatplan.sqlrows import fetch_one, insert, together, update
+
+    sub = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0])
+    sent = []
+    real = sqlrows._run_kept
+    monkeypatch.setattr(sqlrows, "_run_kept", lambda db, sql, params, want: sent.append(sql) or real(
+        db, sql, params, want))
+    entry = AuditEntry(account_id=sub.account_id, actor="system", action="test.together", object_type="x",
+                       object_id="1", created_at=NOW)
+    with transaction.atomic(), together():
+        sub.quantity = 7
+        update(sub, ["quantity"])
+        insert(entry, read_keys=False)
+        # A read sends what is held first, so it sees it (and an ORM read too).
+        assert fetch_one("SELECT quantity FROM subscriptions_subscription WHERE id = %s", [sub.pk]) == (7,)
+        sub.quantity = 8
+        update(sub, ["quantity"])
+        sub.quantity = 9
+        update(sub, ["quantity"])  # the same table again: the first update goes before it
+        assert Subscription.objects.get(pk=sub.pk).quantity == 9
+        entry.action = "test.after"
+        insert(entry, read_keys=False)
+        sub.quantity = 10
+        update(sub, ["quantity"])
+    assert Subscription.objects.get(pk=sub.pk).quantity == 10
+    assert sorted(AuditEntry.objects.filter(object_type="x").values_list("action", flat=True)) == [
+        "test.after", "test.together"]
+    if connection.vendor == "postgresql":
+        # update + insert in one, the read, update, update, insert + update in one
+        assert [sql.startswith("WITH") for sql in sent] == [True, False, False, False, True]
+    else:
+        assert sent == []  # SQLite: Django's cursor, every write at once
+
+
+@pytest.mark.django_db
+def test_together_sends_nothing_when_the_block_fails():
+    from django.db import transaction
+
+    from seatplan.sqlrows import together, update
+
+    sub = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0])
+    with pytest.raises(RuntimeError), transaction.atomic(), together():
+        sub.quantity = 77
+        update(sub, ["quantity"])
+        raise RuntimeError("stop")
+    assert Subscription.objects.get(pk=sub.pk).quantity != 77

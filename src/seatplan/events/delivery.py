@@ -79,12 +79,15 @@ def outbox_deliver(*, now: datetime, limit: int = 100) -> int:
 
 
 def _send_claimed(event: OutboxEvent) -> bool:
-    """Send an event this process has claimed; on failure give the claim back for a later pass."""
+    """Send an event this process has claimed; on failure give the claim back for a later pass (found by
+    its key, or by its dedupe key when it was inserted without reading its key back)."""
     try:
         SENDERS[event.type](event)
     except Exception:
-        logger.exception("outbox event %s failed; will retry", event.pk)
-        OutboxEvent.objects.filter(pk=event.pk).update(delivered_at=None)
+        logger.exception("outbox event %s failed; will retry", event.pk or event.dedupe_key)
+        found = (OutboxEvent.objects.filter(pk=event.pk) if event.pk is not None
+                 else OutboxEvent.objects.filter(type=event.type, dedupe_key=event.dedupe_key))
+        found.update(delivered_at=None)
         return False
     return True
 
@@ -123,6 +126,8 @@ def claimed_by_request(event: OutboxEvent) -> OutboxEvent:
     between a pass's claim and its send does (the invoice stays on the Billing page)."""
     from seatplan.clocks.clock import get_clock
 
+    if not event.dedupe_key:
+        raise ValueError("an e-mail a request sends itself needs a dedupe key (its claim is given back by it)")
     event.delivered_at, event.attempts = get_clock().now(), 1
     return event
 

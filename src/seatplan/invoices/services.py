@@ -64,5 +64,5 @@ def invoice_issue(invoice: Invoice) -> Invoice:
     (invoice.sequence,) = invoice_numbers_take(1, series=invoice.series)
     invoice.number = format_number(invoice.series, invoice.sequence)
     insert(invoice)
-    insert(*invoice.lines.all())
+    insert(*invoice.lines.all(), read_keys=False)  # nothing refers to a line by its key
     return invoice

@@ -29,7 +29,7 @@ from seatplan.invoices.models import Invoice
 from seatplan.invoices.services import invoice_draft, invoice_issue
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, ChargeUnknown, Gateway, charge_by_key
 from seatplan.payments.models import AttemptStatus, PaymentAttempt
-from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, update
+from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, together, update
 from seatplan.subscriptions.emails import BILLING_ROLES, account_recipients, billing_recipients, email_rows, receipt
 from seatplan.subscriptions.models import LIVE_STATUSES, Quote, Status, Subscription
 from seatplan.subscriptions.renewal import leases_settle_on_commit
@@ -290,74 +290,78 @@ def _apply(
     attempt: PaymentAttempt | None, now: datetime, member_emails: list[str] | None = None,
 ) -> CheckoutResult:
     """Carry out the quote: subscription, credit, invoice, redemption, audit — one transaction."""
-    outcome = quote.outcome
-    before = subscription_snapshot(subscription) if subscription else None
-    fields = {
-        "price_id": quote.price_id, "billing_cycle": outcome["billing_cycle"],
-        "quantity": outcome["quantity"], "unit_amount": outcome["unit_amount"],
-        "anchor": datetime.fromisoformat(outcome["anchor"]),
-        "current_period_start": datetime.fromisoformat(outcome["period_start"]),
-        "current_period_end": datetime.fromisoformat(outcome["period_end"]),
-        "period_value": outcome["period_value"], "discount_code_id": outcome["discount_code"],
-        "discount_remaining_cycles": outcome["discount_remaining_cycles"],
-        "scheduled_quantity": None, "is_trial": False,
-    }
-    if subscription is not None and subscription.is_trial:
-        fields["auto_renew"] = True  # a converted trial renews like any paid subscription (§4.6)
-    if subscription is None:
-        subscription = Subscription.objects.create(
-            account=account, product_id=quote.product_id, currency=quote.currency, status=Status.ACTIVE,
-            created_at=now, **fields,
+    # PostgreSQL: the writes go in three statements (before the invoice number, the number, after it)
+    # instead of one round trip each; the series' counter is then held for one statement and the commit.
+    with together():
+        outcome = quote.outcome
+        before = subscription_snapshot(subscription) if subscription else None
+        fields = {
+            "price_id": quote.price_id, "billing_cycle": outcome["billing_cycle"],
+            "quantity": outcome["quantity"], "unit_amount": outcome["unit_amount"],
+            "anchor": datetime.fromisoformat(outcome["anchor"]),
+            "current_period_start": datetime.fromisoformat(outcome["period_start"]),
+            "current_period_end": datetime.fromisoformat(outcome["period_end"]),
+            "period_value": outcome["period_value"], "discount_code_id": outcome["discount_code"],
+            "discount_remaining_cycles": outcome["discount_remaining_cycles"],
+            "scheduled_quantity": None, "is_trial": False,
+        }
+        if subscription is not None and subscription.is_trial:
+            fields["auto_renew"] = True  # a converted trial renews like any paid subscription (§4.6)
+        if subscription is None:
+            subscription = Subscription.objects.create(
+                account=account, product_id=quote.product_id, currency=quote.currency, status=Status.ACTIVE,
+                created_at=now, **fields,
+            )
+        else:
+            for name, value in fields.items():
+                setattr(subscription, name, value)
+            subscription.version += 1
+            update(subscription, [*fields, "version"])
+        if subscription.product_id == quote.product_id and Quote.product.is_cached(quote):
+            subscription.product = quote.product
+        if outcome["credit_balance_change"]:
+            account.credit_balance += outcome["credit_balance_change"]
+            account.save(update_fields=["credit_balance"])
+        invoice = invoice_draft(
+            account=account, subscription_id=subscription.pk, currency=quote.currency,
+            lines=[line_from_json(line) for line in quote.lines], subtotal=quote.subtotal,
+            discount_total=quote.discount_total, tax=quote.tax, total=quote.total,
+            credit_applied=quote.credit_applied, amount_due=quote.amount_due, paid=True, now=now,
         )
-    else:
-        for name, value in fields.items():
-            setattr(subscription, name, value)
-        subscription.version += 1
-        update(subscription, [*fields, "version"])
-    if subscription.product_id == quote.product_id and Quote.product.is_cached(quote):
-        subscription.product = quote.product
-    if outcome["credit_balance_change"]:
-        account.credit_balance += outcome["credit_balance_change"]
-        account.save(update_fields=["credit_balance"])
-    invoice = invoice_draft(
-        account=account, subscription_id=subscription.pk, currency=quote.currency,
-        lines=[line_from_json(line) for line in quote.lines], subtotal=quote.subtotal,
-        discount_total=quote.discount_total, tax=quote.tax, total=quote.total,
-        credit_applied=quote.credit_applied, amount_due=quote.amount_due, paid=True, now=now,
-    )
-    if quote.discount_code_id:
-        DiscountRedemption.objects.create(account=account, discount_code_id=quote.discount_code_id,
-                                          subscription=subscription, invoice=invoice, created_at=now)
-    quote.used_at = now
-    update(quote, ["used_at"])
-    if attempt is not None:
-        attempt.status = AttemptStatus.SUCCEEDED
-        attempt.invoice = invoice
-        update(attempt, ["status", "invoice", "gateway_charge_id", "finished_at"])
-    after = subscription_snapshot(subscription)
-    audit_record(actor=actor, account_id=account.pk, action="subscription.checkout", obj=subscription,
-                 now=now, before=before, after=after)
-    # Numbered last: every checkout and renewal waits for the series' counter from here to the commit.
-    invoice_issue(invoice)
-    # invoice.paid, the receipt (with the PDF, sent after commit) and the subscription's event: one insert.
-    events = [OutboxEvent(account_id=account.pk, type="invoice.paid", created_at=now,
-                          payload={"invoice": invoice.pk, "number": invoice.number,
-                                   "amount_paid": invoice.amount_paid})]
-    # The finishing read brought the receipt's addresses; a checkout with nothing due (step 1) reads them here.
-    to = (account_recipients(account, member_emails) if member_emails is not None
-          else billing_recipients([account.pk])[account.pk])
-    email = email_rows(account_id=account.pk, to=to, email=receipt(invoice), now=now)
-    if email is not None:
-        events.append(claimed_by_request(email))  # sent by this request once committed
-    events.append(OutboxEvent(account_id=account.pk, created_at=now,
-                              type="subscription.created" if before is None else "subscription.updated",
-                              payload={"subscription": subscription.pk, **after}))
-    insert(*events)  # the invoice is new: nothing of it can be queued yet (a receipt's key is its invoice's)
-    if email is not None:
-        send_claimed_after_commit([email])
-    # More sessions: the head of the queue is granted as soon as the change is committed (§6).
-    leases_settle_on_commit(account.pk, now)
-    return CheckoutResult(subscription=subscription, invoice=invoice)
+        if quote.discount_code_id:
+            DiscountRedemption.objects.create(account=account, discount_code_id=quote.discount_code_id,
+                                              subscription=subscription, invoice=invoice, created_at=now)
+        quote.used_at = now
+        update(quote, ["used_at"])
+        if attempt is not None:
+            attempt.status = AttemptStatus.SUCCEEDED
+            attempt.invoice = invoice
+            update(attempt, ["status", "invoice", "gateway_charge_id", "finished_at"])
+        after = subscription_snapshot(subscription)
+        audit_record(actor=actor, account_id=account.pk, action="subscription.checkout", obj=subscription,
+                     now=now, before=before, after=after)
+        # Numbered last: every checkout and renewal waits for the series' counter from here to the commit.
+        invoice_issue(invoice)
+        # invoice.paid, the receipt (with the PDF, sent after commit) and the subscription's event: one insert.
+        events = [OutboxEvent(account_id=account.pk, type="invoice.paid", created_at=now,
+                              payload={"invoice": invoice.pk, "number": invoice.number,
+                                       "amount_paid": invoice.amount_paid})]
+        # The finishing read brought the receipt's addresses; a checkout with nothing due (step 1) reads them here.
+        to = (account_recipients(account, member_emails) if member_emails is not None
+              else billing_recipients([account.pk])[account.pk])
+        email = email_rows(account_id=account.pk, to=to, email=receipt(invoice), now=now)
+        if email is not None:
+            events.append(claimed_by_request(email))  # sent by this request once committed
+        events.append(OutboxEvent(account_id=account.pk, created_at=now,
+                                  type="subscription.created" if before is None else "subscription.updated",
+                                  payload={"subscription": subscription.pk, **after}))
+        # The invoice is new: nothing of it can be queued yet (a receipt's dedupe key is its invoice's).
+        insert(*events, read_keys=False)
+        if email is not None:
+            send_claimed_after_commit([email])
+        # More sessions: the head of the queue is granted as soon as the change is committed (§6).
+        leases_settle_on_commit(account.pk, now)
+        return CheckoutResult(subscription=subscription, invoice=invoice)
 
 
 def payment_attempt_recover(*, attempt_id: str, gateway: Gateway, now: datetime) -> None:
