@@ -130,7 +130,7 @@ class Server:
                "--workers", str(self.workers), "--threads", str(self.threads),
                "--backlog", "256", "--timeout", "60", "--graceful-timeout", "5"]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0))
         log(f"gunicorn pid {self.proc.pid} on {self.url} ({self.workers} workers x {self.threads} threads), "
             f"log {self.log_path.relative_to(ROOT)}")
         return self

@@ -11,6 +11,7 @@ same server, same clients, same duration. The last stdout line is the JSON resul
 """
 
 import sys
+import os
 import time
 import uuid
 
@@ -94,6 +95,8 @@ class CheckoutClient:
 
 
 def main(argv: list[str]) -> int:
+    if os.environ.get("LGNICE"):
+        os.setpriority(os.PRIO_PROCESS, 0, int(os.environ["LGNICE"]))
     args = load_arguments("bench/run checkout", __doc__, "100 accounts, 8 s phases (about 40 s in all)", argv)
     duration, warmup, n_accounts = args.duration, args.warmup, args.accounts
     if n_accounts < args.clients:

@@ -264,3 +264,17 @@ def test_a_checkout_with_nothing_due_applies_without_a_charge(world, clock, djan
     assert done.json()["subscription"]["quantity"] == 2
     assert SandboxCharge.objects.count() == charges  # the card was not called
     assert [m for m in mailoutbox if m.subject.startswith(f"Receipt for invoice {invoice['number']} ")]
+
+
+def test_a_keyed_response_is_kept_as_the_json_it_was(world):
+    from seatplan.idempotency.models import IdempotencyRecord
+
+    api = world.api("owner")
+    assert api.put(f"/accounts/{world.account.pk}/payment_method", VISA).status_code == 200
+    q = quote(world, product="testcloud", quantity=3)
+    done = api.post(f"/quotes/{q.json()['id']}/checkout", key="kept-as-json")
+    record = IdempotencyRecord.objects.get(key="kept-as-json")
+    # Stored as the JSON object it was (not as a string of JSON), and replayed as it was sent.
+    assert record.status_code == 200 and isinstance(record.response, dict)
+    assert record.response == done.json()
+    assert api.post(f"/quotes/{q.json()['id']}/checkout", key="kept-as-json").json() == done.json()

@@ -1,6 +1,5 @@
 """`Idempotency-Key` on POSTs: a view decorator around the whole operation (auth included)."""
 
-import json
 from collections.abc import Callable
 from functools import wraps
 
@@ -10,7 +9,13 @@ from seatplan.api.auth import principal_from_request
 from seatplan.api.errors import error_response
 from seatplan.billing.errors import BillingError
 from seatplan.clocks.clock import get_clock
-from seatplan.idempotency.services import Replay, idempotency_begin, idempotency_finish, request_fingerprint
+from seatplan.idempotency.services import (
+    EncodedJson,
+    Replay,
+    idempotency_begin,
+    idempotency_finish,
+    request_fingerprint,
+)
 
 
 def idempotent(*, required: bool = False) -> Callable:
@@ -38,11 +43,9 @@ def idempotent(*, required: bool = False) -> Callable:
             except BaseException:
                 idempotency_finish(claimed, status_code=500, body=None)
                 raise
-            try:
-                body = json.loads(response.content) if response.content else None
-            except ValueError:
-                body = None
-            idempotency_finish(claimed, status_code=response.status_code, body=body)
+            json_body = response.content and response.get("Content-Type", "").startswith("application/json")
+            idempotency_finish(claimed, status_code=response.status_code,
+                               body=EncodedJson(response.content) if json_body else None)
             return response
 
         return wrapper

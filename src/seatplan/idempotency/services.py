@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from seatplan.billing.errors import BillingError
 from seatplan.idempotency.models import IdempotencyRecord
-from seatplan.sqlrows import insert, update
+from seatplan.sqlrows import execute, insert, update
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,21 @@ def idempotency_replay(*, scope: str, key: str, fingerprint: str) -> Replay | No
     return Replay(status_code=done[0], body=done[1])
 
 
-def idempotency_finish(record: IdempotencyRecord, *, status_code: int, body: dict | None) -> None:
+class EncodedJson(bytes):
+    """A response body that is JSON text already (an API response's content): kept as it is, not
+    parsed and encoded again."""
+
+
+_FINISH_ENCODED_SQL = "UPDATE idempotency_idempotencyrecord SET status_code = %s, response = %s WHERE id = %s"
+
+
+def idempotency_finish(record: IdempotencyRecord, *, status_code: int, body: dict | EncodedJson | None) -> None:
     if status_code >= 500:
         record.delete()  # nothing was done for sure: let the client try again with the key
+        return
+    if isinstance(body, EncodedJson):
+        # The JSON column takes the text as it is (PostgreSQL parses it as jsonb; SQLite keeps the text).
+        execute(_FINISH_ENCODED_SQL, [status_code, body.decode(), record.pk])
         return
     record.status_code, record.response = status_code, body
     update(record, ["status_code", "response"])
