@@ -11,7 +11,6 @@ same server, same clients, same duration. The last stdout line is the JSON resul
 """
 
 import sys
-import os
 import time
 import uuid
 
@@ -95,8 +94,6 @@ class CheckoutClient:
 
 
 def main(argv: list[str]) -> int:
-    if os.environ.get("LGNICE"):
-        os.setpriority(os.PRIO_PROCESS, 0, int(os.environ["LGNICE"]))
     args = load_arguments("bench/run checkout", __doc__, "100 accounts, 8 s phases (about 40 s in all)", argv)
     duration, warmup, n_accounts = args.duration, args.warmup, args.accounts
     if n_accounts < args.clients:
@@ -113,19 +110,13 @@ def main(argv: list[str]) -> int:
                                             timeout=2).status_code == 200)
         clients = [CheckoutClient(server.url, accounts[i::args.clients]) for i in range(args.clients)]
         try:
-            # Each measured phase right after its own warm-up: the first second after a switch of
-            # workload (the baseline's thousands of account updates still being pruned, every client
-            # starting at once) is not the steady state either phase measures.
-            if warmup:
-                log(f"warm-up {warmup / 2:.1f}s (baseline)")
-                run_phase("warm-up baseline", [c.baseline for c in clients], warmup / 2, record=False)
-            log(f"baseline: {duration:.0f}s")
-            base = run_phase("baseline", [c.baseline for c in clients], duration, server_pgid=server.proc.pid)
-            if warmup:
-                log(f"warm-up {warmup:.0f}s (checkout)")
-                run_phase("warm-up checkout", [c.checkout for c in clients], warmup, record=False)
-            log(f"checkout: {duration:.0f}s")
-            chk = run_phase("checkout", [c.checkout for c in clients], duration, server_pgid=server.proc.pid)
+            # Each phase warms up and is then measured without a pause (see run_phase).
+            log(f"baseline: {warmup / 2:.1f}s warm-up, {duration:.0f}s measured")
+            base = run_phase("baseline", [c.baseline for c in clients], duration, warmup=warmup / 2,
+                             server_pgid=server.proc.pid)
+            log(f"checkout: {warmup:.0f}s warm-up, {duration:.0f}s measured")
+            chk = run_phase("checkout", [c.checkout for c in clients], duration, warmup=warmup,
+                            server_pgid=server.proc.pid)
         finally:
             for c in clients:
                 c.close()
