@@ -357,6 +357,10 @@ def copy_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence]
     fields = [by_attname[name] for name in names]
     columns = ", ".join(f'"{f.column}"' for f in fields)
     table = meta.db_table
+    db = connections[DEFAULT_DB_ALIAS]
+    held: _Held | None = db.__dict__.get("_sqlrows_held")
+    if held is not None:
+        held.send(db)  # COPY goes around the execute wrapper that sends held writes first
     if connection.vendor == "postgresql":
         # psycopg writes str, int, bool, datetime and None as they are; JSON goes as its text.
         dumps = [(i, f.encoder) for i, f in enumerate(fields) if isinstance(f, JSONField)]

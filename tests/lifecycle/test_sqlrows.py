@@ -134,3 +134,19 @@ def test_together_sends_nothing_when_the_block_fails():
         update(sub, ["quantity"])
         raise RuntimeError("stop")
     assert Subscription.objects.get(pk=sub.pk).quantity != 77
+
+
+@pytest.mark.django_db
+def test_copy_rows_in_a_together_block_comes_after_the_writes_held_before_it():
+    from django.db import transaction
+
+    from seatplan.sqlrows import insert, together
+
+    account_id = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0]).account_id
+    with transaction.atomic(), together():
+        insert(AuditEntry(account_id=account_id, actor="system", action="test.first", object_type="x",
+                          object_id="1", created_at=NOW), read_keys=False)
+        copy_rows(AuditEntry, ["account_id", "actor", "action", "object_type", "object_id", "before", "after",
+                               "created_at"], [(account_id, "system", "test.second", "x", "2", None, None, NOW)])
+    assert list(AuditEntry.objects.filter(object_type="x").order_by("pk").values_list("action", flat=True)) == [
+        "test.first", "test.second"]
