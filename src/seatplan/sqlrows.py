@@ -136,11 +136,11 @@ def _run(sql: str, params: list, want: int, table: str | None = None):  # noqa: 
             held.add(db, table, sql, params)
             return None
         held.send(db)
-    if db.vendor != "postgresql" or db.queries_logged or (db.execute_wrappers and held is None):
+    wrapped = [w for w in db.execute_wrappers if held is None or w != held.flush_first]  # others' wrappers
+    if db.vendor != "postgresql" or db.queries_logged or wrapped:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.rowcount if want in (_COUNT, _QUEUE) else cursor.fetchone() if want == _ONE \
-                else cursor.fetchall()
+            return _result(cursor, want)
     return _run_kept(db, sql, params, want)
 
 
@@ -150,8 +150,11 @@ def _run_kept(db: BaseDatabaseWrapper, sql: str, params: list, want: int):  # no
     with db.wrap_database_errors:
         cursor = _kept_cursor(db)
         cursor.execute(sql, params)
-        return cursor.rowcount if want in (_COUNT, _QUEUE) else cursor.fetchone() if want == _ONE \
-            else cursor.fetchall()
+        return _result(cursor, want)
+
+
+def _result(cursor, want: int):  # noqa: ANN001, ANN202 - Django's or psycopg's cursor
+    return cursor.rowcount if want in (_COUNT, _QUEUE) else cursor.fetchone() if want == _ONE else cursor.fetchall()
 
 
 class _Held:
