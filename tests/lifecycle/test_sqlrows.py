@@ -150,3 +150,19 @@ def test_copy_rows_in_a_together_block_comes_after_the_writes_held_before_it():
                                "created_at"], [(account_id, "system", "test.second", "x", "2", None, None, NOW)])
     assert list(AuditEntry.objects.filter(object_type="x").order_by("pk").values_list("action", flat=True)) == [
         "test.first", "test.second"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_survive_a_closed_connection_and_report_errors_as_django_does():
+    from django.db import IntegrityError, transaction
+
+    from seatplan.sqlrows import execute, fetch_one
+
+    assert fetch_one("SELECT %s", [1]) == (1,)
+    connection.close()  # as CONN_MAX_AGE does between requests: the next statement connects again
+    assert fetch_one("SELECT %s", [2]) == (2,)
+    add = "INSERT INTO invoices_invoicecounter (series, last_number) VALUES (%s, %s)"
+    with pytest.raises(IntegrityError), transaction.atomic():  # Django's exception, and the block rolls back
+        execute(add, ["TEST-A", 0])
+        execute(add, ["TEST-A", 1])
+    assert fetch_one("SELECT COUNT(*) FROM invoices_invoicecounter WHERE series = %s", ["TEST-A"]) == (0,)
