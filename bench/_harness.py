@@ -36,6 +36,7 @@ def log(msg: str) -> None:
 
 # --- signals: turn SIGTERM/SIGHUP into SystemExit so `finally` blocks stop the server -------------
 
+
 def _exit_on_signal(signum, frame):  # noqa: ANN001
     raise SystemExit(128 + signum)
 
@@ -46,10 +47,29 @@ for _sig in (signal.SIGTERM, signal.SIGHUP):
 
 # --- database -----------------------------------------------------------------------------------
 
+
 def _psql(sql: str) -> None:
-    subprocess.run(["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "postgres",
-                    "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"})
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            PG_HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            PG_USER,
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
+    )
 
 
 def ensure_postgres() -> None:
@@ -68,17 +88,19 @@ def ensure_postgres() -> None:
 def bench_env(db_name: str = DB_NAME) -> dict[str, str]:
     """The environment of every Seatplan process the benchmark starts."""
     env = dict(os.environ)
-    env.update({
-        "SEATPLAN_DATABASE_URL": f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{db_name}",
-        "SEATPLAN_SANDBOX": "1",
-        "SEATPLAN_BENCHMARK": "1",
-        "SEATPLAN_CONN_MAX_AGE": "600",
-        "SEATPLAN_DEBUG": "0",
-        "SEATPLAN_VAR_DIR": str(RESULTS / "var"),
-        "SEATPLAN_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "DJANGO_SETTINGS_MODULE": "seatplan.settings",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "SEATPLAN_DATABASE_URL": f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{db_name}",
+            "SEATPLAN_SANDBOX": "1",
+            "SEATPLAN_BENCHMARK": "1",
+            "SEATPLAN_CONN_MAX_AGE": "600",
+            "SEATPLAN_DEBUG": "0",
+            "SEATPLAN_VAR_DIR": str(RESULTS / "var"),
+            "SEATPLAN_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            "DJANGO_SETTINGS_MODULE": "seatplan.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -99,14 +121,16 @@ def seed(env: dict[str, str], kind: str, **params) -> dict:
     """Run bench/_seed.py KIND in a Django process; returns what it wrote (JSON)."""
     out = RESULTS / f"seed-{kind}.json"
     t = time.monotonic()
-    subprocess.run([str(VENV_PY), str(BENCH_DIR / "_seed.py"), kind, str(out), json.dumps(params)],
-                   check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [str(VENV_PY), str(BENCH_DIR / "_seed.py"), kind, str(out), json.dumps(params)], check=True, env=env, cwd=ROOT
+    )
     data = json.loads(out.read_text())
     log(f"seeded {kind} {params} in {time.monotonic() - t:.1f}s")
     return data
 
 
 # --- server -------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -126,13 +150,37 @@ class Server:
 
     def __enter__(self) -> Server:
         self._log = self.log_path.open("w")
-        cmd = [str(VENV_PY), "-m", "gunicorn", "seatplan.wsgi", "--bind", f"127.0.0.1:{self.port}",
-               "--workers", str(self.workers), "--threads", str(self.threads),
-               "--backlog", "256", "--timeout", "60", "--graceful-timeout", "5"]
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0))
-        log(f"gunicorn pid {self.proc.pid} on {self.url} ({self.workers} workers x {self.threads} threads), "
-            f"log {self.log_path.relative_to(ROOT)}")
+        cmd = [
+            str(VENV_PY),
+            "-m",
+            "gunicorn",
+            "seatplan.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--backlog",
+            "256",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0),
+        )
+        log(
+            f"gunicorn pid {self.proc.pid} on {self.url} ({self.workers} workers x {self.threads} threads), "
+            f"log {self.log_path.relative_to(ROOT)}"
+        )
         return self
 
     def wait_ready(self, probe: Callable[[], bool], timeout: float = 60) -> None:
@@ -151,8 +199,11 @@ class Server:
 
     def errors_in_log(self) -> list[str]:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return [line for line in text.splitlines()
-                if "Traceback" in line or "ERROR" in line or "Internal Server Error" in line]
+        return [
+            line
+            for line in text.splitlines()
+            if "Traceback" in line or "ERROR" in line or "Internal Server Error" in line
+        ]
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -188,8 +239,8 @@ def cpu_snapshot(server_pgid: int | None) -> dict[str, float]:
                 raw = f.read()
         except OSError:
             continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
         cpu = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
         if server_pgid is not None and int(fields[2]) == server_pgid:
             out["server"] += cpu
@@ -203,6 +254,7 @@ def cpu_snapshot(server_pgid: int | None) -> dict[str, float]:
 
 
 # --- load ---------------------------------------------------------------------------------------
+
 
 class Reply:
     """What a load client needs of an HTTP response."""
@@ -238,11 +290,16 @@ class HttpClient:
         self.address = (socket.gethostbyname(host), int(port or 80))
         self.host, self.timeout = host_port, timeout
 
-    def request(self, method: str, path: str, *, json_body: object = None,
-                headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self, method: str, path: str, *, json_body: object = None, headers: dict[str, str] | None = None
+    ) -> Reply:
         body = b"" if json_body is None else json.dumps(json_body).encode()
-        head = [f"{method} {self.prefix}{path} HTTP/1.1", f"Host: {self.host}", "Connection: close",
-                f"Content-Length: {len(body)}"]
+        head = [
+            f"{method} {self.prefix}{path} HTTP/1.1",
+            f"Host: {self.host}",
+            "Connection: close",
+            f"Content-Length: {len(body)}",
+        ]
         if json_body is not None:
             head.append("Content-Type: application/json")
         head.extend(f"{name}: {value}" for name, value in (headers or {}).items())
@@ -299,17 +356,30 @@ class PhaseResult:
         return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
     def summary(self) -> str:
-        return (f"{self.name}: {self.ops} ops in {self.duration_s:.1f}s = {self.per_s:.1f}/s, "
-                f"p50 {self.pct(50):.1f} ms, p99 {self.pct(99):.1f} ms, errors {len(self.errors)}, "
-                f"load-generator CPU {self.client_cpu_s:.1f}s"
-                + (f"; CPU ms/op: server {self.cpu_ms_per_op('server'):.1f}, "
-                   f"postgres {self.cpu_ms_per_op('postgres'):.1f}, "
-                   f"load generator {self.client_cpu_s / max(self.ops, 1) * 1000:.1f}; "
-                   f"machine busy {self.cpu['machine_busy_pct']:.0f}%" if self.cpu else ""))
+        return (
+            f"{self.name}: {self.ops} ops in {self.duration_s:.1f}s = {self.per_s:.1f}/s, "
+            f"p50 {self.pct(50):.1f} ms, p99 {self.pct(99):.1f} ms, errors {len(self.errors)}, "
+            f"load-generator CPU {self.client_cpu_s:.1f}s"
+            + (
+                f"; CPU ms/op: server {self.cpu_ms_per_op('server'):.1f}, "
+                f"postgres {self.cpu_ms_per_op('postgres'):.1f}, "
+                f"load generator {self.client_cpu_s / max(self.ops, 1) * 1000:.1f}; "
+                f"machine busy {self.cpu['machine_busy_pct']:.0f}%"
+                if self.cpu
+                else ""
+            )
+        )
 
 
-def run_phase(name: str, workers: list[Callable[[], float | None]], duration: float,
-              *, warmup: float = 0.0, record: bool = True, server_pgid: int | None = None) -> PhaseResult:
+def run_phase(
+    name: str,
+    workers: list[Callable[[], float | None]],
+    duration: float,
+    *,
+    warmup: float = 0.0,
+    record: bool = True,
+    server_pgid: int | None = None,
+) -> PhaseResult:
     """Run one callable per client in a loop: `warmup` seconds, then `duration` seconds measured.
 
     Each call does one operation and returns its latency in ms, or None when it did nothing
@@ -357,8 +427,11 @@ def run_phase(name: str, workers: list[Callable[[], float | None]], duration: fl
         t.join()
     result.client_cpu_s = client_cpu1 - cpu0
     result.cpu = {k: snap1[k] - snap0[k] for k in ("server", "postgres")}
-    result.cpu["machine_busy_pct"] = 100 * (snap1["machine_busy"] - snap0["machine_busy"]) / max(
-        snap1["machine_total"] - snap0["machine_total"], 1e-9)
+    result.cpu["machine_busy_pct"] = (
+        100
+        * (snap1["machine_busy"] - snap0["machine_busy"])
+        / max(snap1["machine_total"] - snap0["machine_total"], 1e-9)
+    )
     if record:
         log(result.summary())
         for err in sorted(set(result.errors))[:5]:
@@ -385,8 +458,13 @@ def prioritise_clients(nice: int) -> None:
         log(f"load generator left at its priority ({exc}): latencies include its waits for a core")
 
 
-def load_arguments(prog: str, doc: str | None, quick_help: str, argv: list[str],
-                   extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+def load_arguments(
+    prog: str,
+    doc: str | None,
+    quick_help: str,
+    argv: list[str],
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
     """The options every HTTP load benchmark takes; phase lengths and accounts resolved for --quick."""
     p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help=quick_help)
@@ -396,8 +474,12 @@ def load_arguments(prog: str, doc: str | None, quick_help: str, argv: list[str],
     p.add_argument("--duration", type=float, help="seconds per measured phase (default 30, quick 8)")
     p.add_argument("--warmup", type=float, help="seconds of unmeasured load first (default 5, quick 2)")
     p.add_argument("--accounts", type=int, help="accounts seeded (default 400, quick 100)")
-    p.add_argument("--client-nice", type=int, default=-10,
-                   help="scheduling priority of the load generator (default -10; the server runs at 0)")
+    p.add_argument(
+        "--client-nice",
+        type=int,
+        default=-10,
+        help="scheduling priority of the load generator (default -10; the server runs at 0)",
+    )
     if extra:
         extra(p)
     args = p.parse_args(argv)

@@ -34,8 +34,7 @@ def shape(sql: str) -> str:
     sql = re.sub(r"'[^']*'", "?", sql)
     sql = re.sub(r"\b\d+(\.\d+)?\b", "?", sql)
     sql = re.sub(r"\(\?(, \?)*\)", "(...)", sql)
-    m = re.match(r"\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK)\s*(.*)", sql,
-                 re.S)
+    m = re.match(r"\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK)\s*(.*)", sql, re.S)
     if not m:
         return sql[:100]
     verb, rest = m.groups()
@@ -50,14 +49,28 @@ def pair(client: Client, acct: dict, *, show: bool) -> None:
         # Capturing formats every statement (mogrify): only for the shown pair, not the timed ones.
         with CaptureQueriesContext(connection) if show else contextlib.nullcontext() as ctx:
             if label == "quote":
-                r = client.post(f"/api/v1/accounts/{acct['account']}/quotes", json.dumps(
-                    {"subscription": acct["subscription"], "billing_cycle": "month",
-                     "quantity": acct["quantity"] + 1}), content_type="application/json", **auth)
+                r = client.post(
+                    f"/api/v1/accounts/{acct['account']}/quotes",
+                    json.dumps(
+                        {
+                            "subscription": acct["subscription"],
+                            "billing_cycle": "month",
+                            "quantity": acct["quantity"] + 1,
+                        }
+                    ),
+                    content_type="application/json",
+                    **auth,
+                )
                 assert r.status_code == 201, r.content
                 quote_id = r.json()["id"]
             else:
-                r = client.post(f"/api/v1/quotes/{quote_id}/checkout", "{}", content_type="application/json",
-                                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()), **auth)
+                r = client.post(
+                    f"/api/v1/quotes/{quote_id}/checkout",
+                    "{}",
+                    content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+                    **auth,
+                )
                 assert r.status_code == 200, r.content
                 acct["quantity"] = r.json()["subscription"]["quantity"]
         if show:

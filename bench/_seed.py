@@ -30,17 +30,36 @@ from seatplan.subscriptions.quotes import quote_create  # noqa: E402
 def _subscribed_account(i: int, *, now: datetime, gateway, quantity: int, cycle: str) -> dict:  # noqa: ANN001
     """One account with an owner, an owner API key, the sandbox Visa and a live subscription."""
     with transaction.atomic():
-        account = account_create(actor=SYSTEM, name=f"Bench {i:05d}", owner_email=f"owner{i:05d}@bench.test",
-                                 now=now)
+        account = account_create(actor=SYSTEM, name=f"Bench {i:05d}", owner_email=f"owner{i:05d}@bench.test", now=now)
         owner = Actor(user=Membership.objects.get(account=account, role=Role.OWNER).user, role=Role.OWNER)
         _, key = api_key_create(actor=owner, account=account, name="bench", now=now)
-    payment_method_save(actor=owner, account=account, gateway=gateway, card_number="4242424242424242",
-                        exp_month=12, exp_year=now.year + 3, cvc="123", now=now)
-    quote = quote_create(actor=owner, account=account, subscription_id=None, product_code="testcloud",
-                         billing_cycle=cycle, quantity=quantity, discount_code=None, now=now)
+    payment_method_save(
+        actor=owner,
+        account=account,
+        gateway=gateway,
+        card_number="4242424242424242",
+        exp_month=12,
+        exp_year=now.year + 3,
+        cvc="123",
+        now=now,
+    )
+    quote = quote_create(
+        actor=owner,
+        account=account,
+        subscription_id=None,
+        product_code="testcloud",
+        billing_cycle=cycle,
+        quantity=quantity,
+        discount_code=None,
+        now=now,
+    )
     done = quote_checkout(actor=owner, account=account, quote_id=quote.pk, gateway=gateway, now=now)
-    return {"account": account.pk, "key": key, "subscription": done.subscription.pk,
-            "quantity": done.subscription.quantity}
+    return {
+        "account": account.pk,
+        "key": key,
+        "subscription": done.subscription.pk,
+        "quantity": done.subscription.quantity,
+    }
 
 
 def seed_checkout(now: datetime, *, accounts: int, quantity: int = 1, cycle: str = "month") -> dict:

@@ -34,19 +34,43 @@ def seed_set(offset: int, count: int, due_at: datetime) -> None:
         with transaction.atomic():
             ids = range(offset + base, offset + base + n)
             accounts = Account.objects.bulk_create(Account(name=f"Renew {i:06d}", created_at=start) for i in ids)
-            users = User.objects.bulk_create(User(email=f"owner{i:06d}@renew.test", password="!", date_joined=start)
-                                             for i in ids)
-            Membership.objects.bulk_create(Membership(account=a, user=u, role=Role.OWNER, created_at=start)
-                                           for a, u in zip(accounts, users, strict=True))
+            users = User.objects.bulk_create(
+                User(email=f"owner{i:06d}@renew.test", password="!", date_joined=start) for i in ids
+            )
+            Membership.objects.bulk_create(
+                Membership(account=a, user=u, role=Role.OWNER, created_at=start)
+                for a, u in zip(accounts, users, strict=True)
+            )
             PaymentMethod.objects.bulk_create(
-                PaymentMethod(account=a, gateway="sandbox", token=f"sbx.succeeds.{a.pk}", brand="Visa", last4="4242",
-                              exp_month=12, exp_year=due_at.year + 3, created_at=start) for a in accounts)
+                PaymentMethod(
+                    account=a,
+                    gateway="sandbox",
+                    token=f"sbx.succeeds.{a.pk}",
+                    brand="Visa",
+                    last4="4242",
+                    exp_month=12,
+                    exp_year=due_at.year + 3,
+                    created_at=start,
+                )
+                for a in accounts
+            )
             Subscription.objects.bulk_create(
-                Subscription(account=a, product=product, price=price, billing_cycle="month", quantity=1 + i % 3,
-                             unit_amount=price.unit_amount, currency="USD", anchor=start, current_period_start=start,
-                             current_period_end=due_at, period_value=price.unit_amount * (1 + i % 3),
-                             created_at=start)
-                for i, a in zip(ids, accounts, strict=True))
+                Subscription(
+                    account=a,
+                    product=product,
+                    price=price,
+                    billing_cycle="month",
+                    quantity=1 + i % 3,
+                    unit_amount=price.unit_amount,
+                    currency="USD",
+                    anchor=start,
+                    current_period_start=start,
+                    current_period_end=due_at,
+                    period_value=price.unit_amount * (1 + i % 3),
+                    created_at=start,
+                )
+                for i, a in zip(ids, accounts, strict=True)
+            )
 
 
 def main() -> None:

@@ -57,9 +57,11 @@ class CheckoutClient:
             self.exhausted.add(acct["account"])
             return self.checkout()
         t0 = time.perf_counter()
-        q = self.http.post(f"/accounts/{acct['account']}/quotes", headers=self._headers(acct),
-                           json={"subscription": acct["subscription"], "billing_cycle": "month",
-                                 "quantity": quantity})
+        q = self.http.post(
+            f"/accounts/{acct['account']}/quotes",
+            headers=self._headers(acct),
+            json={"subscription": acct["subscription"], "billing_cycle": "month", "quantity": quantity},
+        )
         if q.status_code != 201:
             if q.status_code == 422 and q.json().get("error", {}).get("code") == "quantity_invalid":
                 self.exhausted.add(acct["account"])
@@ -99,24 +101,29 @@ def main(argv: list[str]) -> int:
     if n_accounts < args.clients:
         args.error("need at least one account per client")
 
-    log(f"checkout benchmark: {args.clients} clients, {duration:.0f}s phases, {n_accounts} accounts"
-        f"{' (quick)' if args.quick else ''}")
+    log(
+        f"checkout benchmark: {args.clients} clients, {duration:.0f}s phases, {n_accounts} accounts"
+        f"{' (quick)' if args.quick else ''}"
+    )
     env = fresh_database()
     accounts = seed(env, "checkout", accounts=n_accounts)["accounts"]
 
     with Server(env, workers=args.workers, threads=args.threads, name="checkout") as server:
         probe_headers = {"Authorization": f"Bearer {accounts[0]['key']}"}
-        server.wait_ready(lambda: httpx.get(f"{server.url}/api/v1/me", headers=probe_headers,
-                                            timeout=2).status_code == 200)
-        clients = [CheckoutClient(server.url, accounts[i::args.clients]) for i in range(args.clients)]
+        server.wait_ready(
+            lambda: httpx.get(f"{server.url}/api/v1/me", headers=probe_headers, timeout=2).status_code == 200
+        )
+        clients = [CheckoutClient(server.url, accounts[i :: args.clients]) for i in range(args.clients)]
         try:
             # Each phase warms up and is then measured without a pause (see run_phase).
             log(f"baseline: {warmup / 2:.1f}s warm-up, {duration:.0f}s measured")
-            base = run_phase("baseline", [c.baseline for c in clients], duration, warmup=warmup / 2,
-                             server_pgid=server.proc.pid)
+            base = run_phase(
+                "baseline", [c.baseline for c in clients], duration, warmup=warmup / 2, server_pgid=server.proc.pid
+            )
             log(f"checkout: {warmup:.0f}s warm-up, {duration:.0f}s measured")
-            chk = run_phase("checkout", [c.checkout for c in clients], duration, warmup=warmup,
-                            server_pgid=server.proc.pid)
+            chk = run_phase(
+                "checkout", [c.checkout for c in clients], duration, warmup=warmup, server_pgid=server.proc.pid
+            )
         finally:
             for c in clients:
                 c.close()
@@ -143,15 +150,21 @@ def main(argv: list[str]) -> int:
         "server_error_lines": len(server_errors),
         "accounts": n_accounts,
         "gunicorn": f"{args.workers}x{args.threads}",
-        "cpu_ms_per_checkout": {"server": round(chk.cpu_ms_per_op("server"), 1),
-                                "postgres": round(chk.cpu_ms_per_op("postgres"), 1),
-                                "load_generator": round(chk.client_cpu_s / max(chk.ops, 1) * 1000, 1)},
-        "cpu_ms_per_baseline": {"server": round(base.cpu_ms_per_op("server"), 1),
-                                "postgres": round(base.cpu_ms_per_op("postgres"), 1),
-                                "load_generator": round(base.client_cpu_s / max(base.ops, 1) * 1000, 1)},
+        "cpu_ms_per_checkout": {
+            "server": round(chk.cpu_ms_per_op("server"), 1),
+            "postgres": round(chk.cpu_ms_per_op("postgres"), 1),
+            "load_generator": round(chk.client_cpu_s / max(chk.ops, 1) * 1000, 1),
+        },
+        "cpu_ms_per_baseline": {
+            "server": round(base.cpu_ms_per_op("server"), 1),
+            "postgres": round(base.cpu_ms_per_op("postgres"), 1),
+            "load_generator": round(base.client_cpu_s / max(base.ops, 1) * 1000, 1),
+        },
     }
-    log(f"ratio {ratio:.3f} (goal >= {GOAL_RATIO}), p99 {p99:.1f} ms (goal < {GOAL_P99_MS:.0f}) -> "
-        f"goal {'met' if result['goal_met'] else 'MISSED'}")
+    log(
+        f"ratio {ratio:.3f} (goal >= {GOAL_RATIO}), p99 {p99:.1f} ms (goal < {GOAL_P99_MS:.0f}) -> "
+        f"goal {'met' if result['goal_met'] else 'MISSED'}"
+    )
     emit(result)
     if result["errors"]:
         log(f"FAILED: {result['errors']} failed requests")

@@ -128,8 +128,11 @@ class LeaseClient:
     def acquire(self) -> float:
         acct = self.random.choice(self.accounts)
         t0 = time.perf_counter()
-        r = self.http.post(f"/accounts/{acct['account']}/sessions", json={"run_type": "desktop_browser"},
-                           headers={"Authorization": f"Bearer {acct['key']}", "Idempotency-Key": str(uuid.uuid4())})
+        r = self.http.post(
+            f"/accounts/{acct['account']}/sessions",
+            json={"run_type": "desktop_browser"},
+            headers={"Authorization": f"Bearer {acct['key']}", "Idempotency-Key": str(uuid.uuid4())},
+        )
         ms = (time.perf_counter() - t0) * 1000
         self.kind_ms["acquire"].append(ms)
         if r.status_code in (201, 202):
@@ -173,8 +176,10 @@ def main(argv: list[str]) -> int:
     args = load_arguments("bench/run leases", __doc__, "100 accounts, 8 s phases", argv)
     duration, warmup, n_accounts = args.duration, args.warmup, args.accounts
 
-    log(f"leases benchmark: {args.clients} clients, {duration:.0f}s phases, {n_accounts} accounts of "
-        f"{LIMIT} sessions{' (quick)' if args.quick else ''}")
+    log(
+        f"leases benchmark: {args.clients} clients, {duration:.0f}s phases, {n_accounts} accounts of "
+        f"{LIMIT} sessions{' (quick)' if args.quick else ''}"
+    )
     env = fresh_database()
     accounts = seed(env, "checkout", accounts=n_accounts, quantity=LIMIT)["accounts"]
     with _connect() as connection:
@@ -182,8 +187,9 @@ def main(argv: list[str]) -> int:
 
     with Server(env, workers=args.workers, threads=args.threads, name="leases") as server:
         probe_headers = {"Authorization": f"Bearer {accounts[0]['key']}"}
-        server.wait_ready(lambda: httpx.get(f"{server.url}/api/v1/me", headers=probe_headers,
-                                            timeout=2).status_code == 200)
+        server.wait_ready(
+            lambda: httpx.get(f"{server.url}/api/v1/me", headers=probe_headers, timeout=2).status_code == 200
+        )
         clients = [LeaseClient(server.url, accounts, seed_value=i) for i in range(args.clients)]
         try:
             if warmup:
@@ -207,16 +213,19 @@ def main(argv: list[str]) -> int:
     over_end, mismatched_end, _ = over_grants_now()
 
     outcomes = sum((c.outcomes for c in clients), Counter())
-    log(f"outcomes (warm-up included): {dict(outcomes)}; monitor: {monitor.checks} checks, "
-        f"most granted on one account {max(monitor.most, most_held)} (limit {LIMIT})")
+    log(
+        f"outcomes (warm-up included): {dict(outcomes)}; monitor: {monitor.checks} checks, "
+        f"most granted on one account {max(monitor.most, most_held)} (limit {LIMIT})"
+    )
     if server_errors:
         log(f"{len(server_errors)} error lines in {server.log_path}; first: {server_errors[0]}")
     ratio = lease.per_s / base.per_s if base.per_s else 0.0
     p99 = lease.pct(99)
     by_kind = {}
     for kind in ("acquire", "release"):
-        part = PhaseResult(name=kind, clients=0, duration_s=duration,
-                           latencies_ms=[ms for c in clients for ms in c.kind_ms[kind]])
+        part = PhaseResult(
+            name=kind, clients=0, duration_s=duration, latencies_ms=[ms for c in clients for ms in c.kind_ms[kind]]
+        )
         by_kind[kind] = {"p50": round(part.pct(50), 1), "p99": round(part.pct(99), 1)}
     over_grants = monitor.over + over_held + over_end
     result = {
@@ -240,13 +249,19 @@ def main(argv: list[str]) -> int:
         "server_error_lines": len(server_errors),
         "accounts": n_accounts,
         "gunicorn": f"{args.workers}x{args.threads}",
-        "cpu_ms_per_lease_request": {"server": round(lease.cpu_ms_per_op("server"), 2),
-                                     "postgres": round(lease.cpu_ms_per_op("postgres"), 2)},
-        "cpu_ms_per_baseline": {"server": round(base.cpu_ms_per_op("server"), 2),
-                                "postgres": round(base.cpu_ms_per_op("postgres"), 2)},
+        "cpu_ms_per_lease_request": {
+            "server": round(lease.cpu_ms_per_op("server"), 2),
+            "postgres": round(lease.cpu_ms_per_op("postgres"), 2),
+        },
+        "cpu_ms_per_baseline": {
+            "server": round(base.cpu_ms_per_op("server"), 2),
+            "postgres": round(base.cpu_ms_per_op("postgres"), 2),
+        },
     }
-    log(f"ratio {ratio:.3f} (goal >= {GOAL_RATIO}), p99 {p99:.1f} ms (goal < {GOAL_P99_MS:.0f}), "
-        f"over-grants {over_grants} -> goal {'met' if result['goal_met'] else 'MISSED'}")
+    log(
+        f"ratio {ratio:.3f} (goal >= {GOAL_RATIO}), p99 {p99:.1f} ms (goal < {GOAL_P99_MS:.0f}), "
+        f"over-grants {over_grants} -> goal {'met' if result['goal_met'] else 'MISSED'}"
+    )
     emit(result)
     if result["errors"] or over_grants or result["counter_mismatches"]:
         log("FAILED: failed requests, over-grants or counter mismatches")

@@ -29,8 +29,12 @@ def pgbench_tps(seconds: int) -> float:
     _psql(f'CREATE DATABASE "{PGBENCH_DB}"')
     base = ["-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER]
     subprocess.run(["pgbench", *base, "-i", "-q", "-s", "8", PGBENCH_DB], check=True, capture_output=True)
-    out = subprocess.run(["pgbench", *base, "-c", "8", "-j", "2", "-T", str(seconds), PGBENCH_DB],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["pgbench", *base, "-c", "8", "-j", "2", "-T", str(seconds), PGBENCH_DB],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out).group(1))
     _psql(f'DROP DATABASE IF EXISTS "{PGBENCH_DB}" WITH (FORCE)')
     log(f"pgbench TPC-B-like, 8 clients, scale 8, {seconds}s: {tps:.0f} tps")
@@ -39,8 +43,17 @@ def pgbench_tps(seconds: int) -> float:
 
 def run_workers(env: dict, workers: int, due_at: str) -> tuple[float, int, float]:
     """(renewals per second, renewals, wall seconds) for `workers` processes started together."""
-    procs = [subprocess.Popen([str(VENV_PY), str(BENCH_DIR / "_renew_worker.py"), due_at], env=env, cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [str(VENV_PY), str(BENCH_DIR / "_renew_worker.py"), due_at],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
     try:
         for p in procs:
             assert p.stdout.readline().strip() == "ready"
@@ -53,8 +66,10 @@ def run_workers(env: dict, workers: int, due_at: str) -> tuple[float, int, float
             p.wait(timeout=3600)
     renewed = sum(r["counts"]["renewed"] for r in results)
     wall = max(r["t1"] for r in results) - min(r["t0"] for r in results)
-    log(f"{workers} worker(s): {renewed} renewals in {wall:.2f}s = {renewed / wall:.0f}/s "
-        f"(per worker: {[r['counts']['renewed'] for r in results]})")
+    log(
+        f"{workers} worker(s): {renewed} renewals in {wall:.2f}s = {renewed / wall:.0f}/s "
+        f"(per worker: {[r['counts']['renewed'] for r in results]})"
+    )
     return renewed / wall, renewed, wall
 
 
@@ -65,12 +80,18 @@ def check(env: dict, expected: int) -> dict:
                     (SELECT count(DISTINCT subscription_id) FROM invoices_invoice),
                     (SELECT coalesce(max(sequence), 0) - count(*) FROM invoices_invoice),
                     (SELECT count(*) FROM payments_sandboxcharge)"""
-    out = subprocess.run(["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "seatplan_bench", "-At",
-                          "-F", " ", "-c", sql], check=True, capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        ["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "seatplan_bench", "-At", "-F", " ", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     invoices, paid, subs, gaps, charges = map(int, out)
     ok = invoices == paid == subs == charges == expected and gaps == 0
-    log(f"check: {invoices} invoices, {paid} paid, {subs} subscriptions, {charges} charges, gaps {gaps}: "
-        + ("OK" if ok else "WRONG"))
+    log(
+        f"check: {invoices} invoices, {paid} paid, {subs} subscriptions, {charges} charges, gaps {gaps}: "
+        + ("OK" if ok else "WRONG")
+    )
     return {"invoices": invoices, "double_billed": invoices - subs, "gaps": gaps, "ok": ok}
 
 
@@ -89,11 +110,30 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "seed-renewals.json"
     sets = [{"count": n, "due_at": DUE[i]} for i in range(len(counts))]
-    subprocess.run([str(VENV_PY), str(BENCH_DIR / "_seed_renewals.py"), str(out), json.dumps({"sets": sets})],
-                   check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [str(VENV_PY), str(BENCH_DIR / "_seed_renewals.py"), str(out), json.dumps({"sets": sets})],
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
     log(f"seeded {n} due subscriptions x {len(counts)} in {time.monotonic() - t:.1f}s")
-    subprocess.run(["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "seatplan_bench", "-q",
-                    "-c", "VACUUM ANALYZE"], check=True)
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            PG_HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            PG_USER,
+            "-d",
+            "seatplan_bench",
+            "-q",
+            "-c",
+            "VACUUM ANALYZE",
+        ],
+        check=True,
+    )
     rates = {}
     for i, workers in enumerate(counts):
         rate, renewed, _ = run_workers(env, workers, DUE[i])
@@ -103,10 +143,20 @@ def main() -> int:
     verdict = check(env, n * len(counts))
     best = max(rates, key=rates.get)
     ratio = rates[best] / baseline
-    emit({"benchmark": "renewals", "subscriptions": n, "renewals_per_s": round(rates[best], 1), "workers": best,
-          "pgbench_tps": round(baseline, 1), "ratio": round(ratio, 3),
-          "by_workers": {str(w): round(r, 1) for w, r in rates.items()}, "quick": args.quick,
-          "goal_met": ratio >= GOAL_RATIO and rates[best] >= GOAL_PER_S, "exactly_once": verdict["ok"]})
+    emit(
+        {
+            "benchmark": "renewals",
+            "subscriptions": n,
+            "renewals_per_s": round(rates[best], 1),
+            "workers": best,
+            "pgbench_tps": round(baseline, 1),
+            "ratio": round(ratio, 3),
+            "by_workers": {str(w): round(r, 1) for w, r in rates.items()},
+            "quick": args.quick,
+            "goal_met": ratio >= GOAL_RATIO and rates[best] >= GOAL_PER_S,
+            "exactly_once": verdict["ok"],
+        }
+    )
     return 0 if verdict["ok"] else 1
 
 

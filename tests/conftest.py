@@ -54,16 +54,19 @@ class Api:
         return self.client.get(f"/api/v1{path}", params, **self._headers(None))
 
     def post(self, path: str, body: dict | None = None, *, key: str | None = None):
-        return self.client.post(f"/api/v1{path}", json.dumps(body or {}), content_type="application/json",
-                                **self._headers(key))
+        return self.client.post(
+            f"/api/v1{path}", json.dumps(body or {}), content_type="application/json", **self._headers(key)
+        )
 
     def put(self, path: str, body: dict):
-        return self.client.put(f"/api/v1{path}", json.dumps(body), content_type="application/json",
-                               **self._headers(None))
+        return self.client.put(
+            f"/api/v1{path}", json.dumps(body), content_type="application/json", **self._headers(None)
+        )
 
     def patch(self, path: str, body: dict):
-        return self.client.patch(f"/api/v1{path}", json.dumps(body), content_type="application/json",
-                                 **self._headers(None))
+        return self.client.patch(
+            f"/api/v1{path}", json.dumps(body), content_type="application/json", **self._headers(None)
+        )
 
     def delete(self, path: str):
         return self.client.delete(f"/api/v1{path}", **self._headers(None))
@@ -87,22 +90,26 @@ class World:
 
 def build_world(now: datetime, *, test_clock_id: str | None = None) -> World:
     product = catalog_seed(now=now)
-    account = account_create(actor=SYSTEM, name="Acme", owner_email="owner@acme.test", test_clock_id=test_clock_id,
-                             now=now)
+    account = account_create(
+        actor=SYSTEM, name="Acme", owner_email="owner@acme.test", test_clock_id=test_clock_id, now=now
+    )
     other = account_create(actor=SYSTEM, name="Other Co", owner_email="owner@other.test", now=now)
     world = World(product=product, account=account, other=other)
     owner = Membership.objects.get(account=account, role=Role.OWNER)
     world.members["owner"] = owner
     owner_actor = Actor(user=owner.user, role=Role.OWNER)
     for role in ROLES[1:]:
-        world.members[role] = member_add(actor=owner_actor, account=account, email=f"{role}@acme.test", role=role,
-                                         now=now)
+        world.members[role] = member_add(
+            actor=owner_actor, account=account, email=f"{role}@acme.test", role=role, now=now
+        )
     for role, membership in world.members.items():
-        _, world.keys[role] = api_key_create(actor=Actor(user=membership.user, role=role), account=account,
-                                             name=role, now=now)
+        _, world.keys[role] = api_key_create(
+            actor=Actor(user=membership.user, role=role), account=account, name=role, now=now
+        )
     other_owner = Membership.objects.get(account=other, role=Role.OWNER)
-    _, world.keys["outsider"] = api_key_create(actor=Actor(user=other_owner.user, role=Role.OWNER), account=other,
-                                               name="outsider", now=now)
+    _, world.keys["outsider"] = api_key_create(
+        actor=Actor(user=other_owner.user, role=Role.OWNER), account=other, name="outsider", now=now
+    )
     _, world.keys["operator"] = operator_key_create(email="ops@vendor.test", now=now)
     return world
 
@@ -116,8 +123,10 @@ def subscribe(world: World, *, quantity: int = 5, cycle: str = "month", code: st
     """Save a card and check out a new subscription through the API; returns the checkout body."""
     api = world.api("owner")
     assert api.put(f"/accounts/{world.account.pk}/payment_method", VISA).status_code == 200
-    quote = api.post(f"/accounts/{world.account.pk}/quotes",
-                     {"product": "testcloud", "billing_cycle": cycle, "quantity": quantity, "discount_code": code})
+    quote = api.post(
+        f"/accounts/{world.account.pk}/quotes",
+        {"product": "testcloud", "billing_cycle": cycle, "quantity": quantity, "discount_code": code},
+    )
     assert quote.status_code == 201, quote.json()
     done = api.post(f"/quotes/{quote.json()['id']}/checkout", key=f"sub-{quote.json()['id']}")
     assert done.status_code == 200, done.json()

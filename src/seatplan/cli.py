@@ -70,11 +70,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     address = f"http://{args.host}:{args.port}"
     print(f"Seatplan on {address}  (database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
     print(f"  API docs:  {address}/api/v1/docs")
-    print(f"  Sign in:   {address}/  as owner@demo.test, billing@demo.test, admin@demo.test or "
-          "member@demo.test, password seatplan-demo")
+    print(
+        f"  Sign in:   {address}/  as owner@demo.test, billing@demo.test, admin@demo.test or "
+        "member@demo.test, password seatplan-demo"
+    )
     print("  Operator key:  seatplan operator-key --email you@vendor.test", flush=True)
-    command = [sys.executable, "-m", "gunicorn", "seatplan.wsgi", "--bind", f"{args.host}:{args.port}",
-               "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "seatplan.wsgi",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+    ]
     sys.stdout.flush()
     # gunicorn takes this process's place: signals (SIGTERM from a supervisor, Ctrl-C) reach it directly.
     os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and arguments
@@ -124,8 +138,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             logging.getLogger("seatplan.worker").exception("billing pass failed")
             counts, sent, hooks = {}, 0, 0
         if any(counts.values()) or sent or hooks:
-            print(f"{now.isoformat()} " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-                  + f" e-mails {sent} webhooks {hooks}", flush=True)
+            print(
+                f"{now.isoformat()} "
+                + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+                + f" e-mails {sent} webhooks {hooks}",
+                flush=True,
+            )
         deadline = time.monotonic() + args.interval
         while not stopping and time.monotonic() < deadline:
             time.sleep(0.2)

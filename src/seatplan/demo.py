@@ -29,10 +29,8 @@ def catalog_seed(*, now: datetime) -> Product:
     product = Product.objects.filter(code="testcloud").first()
     if product is None:
         product = product_create(actor=SYSTEM, code="testcloud", name="TestCloud", unit_name="session", now=now)
-        price_create(actor=SYSTEM, product=product, currency="USD", billing_cycle="month", unit_amount=14900,
-                     now=now)
-        price_create(actor=SYSTEM, product=product, currency="USD", billing_cycle="year", unit_amount=149000,
-                     now=now)
+        price_create(actor=SYSTEM, product=product, currency="USD", billing_cycle="month", unit_amount=14900, now=now)
+        price_create(actor=SYSTEM, product=product, currency="USD", billing_cycle="year", unit_amount=149000, now=now)
     return product
 
 
@@ -61,9 +59,25 @@ def demo_seed(*, now: datetime) -> Account | None:
             user.name = user.email.split("@")[0].replace("billing", "billing manager").title()
             user.save(update_fields=["password", "name"])
     gateway = get_gateway()
-    payment_method_save(actor=owner, account=account, gateway=gateway, card_number="4242424242424242",
-                        exp_month=12, exp_year=now.year + 3, cvc="123", now=now)
-    quote = quote_create(actor=owner, account=account, subscription_id=None, product_code="testcloud",
-                         billing_cycle="month", quantity=5, discount_code=None, now=now)
+    payment_method_save(
+        actor=owner,
+        account=account,
+        gateway=gateway,
+        card_number="4242424242424242",
+        exp_month=12,
+        exp_year=now.year + 3,
+        cvc="123",
+        now=now,
+    )
+    quote = quote_create(
+        actor=owner,
+        account=account,
+        subscription_id=None,
+        product_code="testcloud",
+        billing_cycle="month",
+        quantity=5,
+        discount_code=None,
+        now=now,
+    )
     quote_checkout(actor=owner, account=account, quote_id=quote.pk, gateway=gateway, now=now)
     return account

@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 MAX_CLOCK_STEPS = 10_000  # a test clock advanced by decades still stops
 
 
-def billing_run(*, now: datetime, account_ids: list[str] | None = None,
-                gateway: Gateway | None = None) -> dict[str, int]:
+def billing_run(
+    *, now: datetime, account_ids: list[str] | None = None, gateway: Gateway | None = None
+) -> dict[str, int]:
     """Do everything due at `now`; returns how many of each thing were done."""
     gateway = gateway or get_gateway()
     counts = {"recovered": renewal_attempts_recover(gateway=gateway, now=now, account_ids=account_ids)}
@@ -63,8 +64,7 @@ def next_due_at(*, account_ids: list[str], after: datetime) -> datetime | None:
     return min(later) if later else None
 
 
-def test_clock_run(*, account_ids: list[str], start: datetime, until: datetime,
-                   gateway: Gateway | None = None) -> int:
+def test_clock_run(*, account_ids: list[str], start: datetime, until: datetime, gateway: Gateway | None = None) -> int:
     """Run what falls due between start and until for a clock's accounts, in time order.
 
     Each step runs the job at the next instant something is due, so a year of monthly renewals,

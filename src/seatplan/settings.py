@@ -144,9 +144,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-EMAIL_BACKEND = os.environ.get(
-    "SEATPLAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = os.environ.get("SEATPLAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("SEATPLAN_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("SEATPLAN_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("SEATPLAN_EMAIL_USER", "")
@@ -185,13 +183,17 @@ WEBHOOK_SECRET = os.environ.get("SEATPLAN_WEBHOOK_SECRET", "")
 if WEBHOOK_URLS and not WEBHOOK_SECRET:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("SEATPLAN_WEBHOOK_URLS is set but SEATPLAN_WEBHOOK_SECRET is not: webhooks are "
-                               "signed with it, and an empty key would let anyone forge them.")
+    raise ImproperlyConfigured(
+        "SEATPLAN_WEBHOOK_URLS is set but SEATPLAN_WEBHOOK_SECRET is not: webhooks are "
+        "signed with it, and an empty key would let anyone forge them."
+    )
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("SEATPLAN_WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 # The payment gateway (SPEC §5): the sandbox with its test cards, or Stripe through its official SDK.
-_GATEWAYS = {"sandbox": "seatplan.payments.sandbox.SandboxGateway",
-             "stripe": "seatplan.payments.stripe_gateway.StripeGateway"}
+_GATEWAYS = {
+    "sandbox": "seatplan.payments.sandbox.SandboxGateway",
+    "stripe": "seatplan.payments.stripe_gateway.StripeGateway",
+}
 _gateway = os.environ.get("SEATPLAN_PAYMENT_GATEWAY", "sandbox").strip().lower()
 if _gateway not in _GATEWAYS:
     from django.core.exceptions import ImproperlyConfigured

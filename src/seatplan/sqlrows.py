@@ -72,7 +72,7 @@ class Columns(Generic[M]):
 
     def build_or_none(self, row: tuple, start: int = 0) -> M | None:
         """The instance from row[start:start + width]; None when its primary key is NULL (an outer join's)."""
-        values = list(row[start:start + self.width])
+        values = list(row[start : start + self.width])
         if values[self._pk_index] is None:
             return None
         db = connections[DEFAULT_DB_ALIAS]
@@ -82,8 +82,11 @@ class Columns(Generic[M]):
         if self._direct is None:
             model = self.model
             own = [vars(cls) for cls in model.__mro__ if issubclass(cls, Model) and cls is not Model]
-            self._direct = (not any("__init__" in names or "from_db" in names for names in own)
-                            and not pre_init.has_listeners(model) and not post_init.has_listeners(model))
+            self._direct = (
+                not any("__init__" in names or "from_db" in names for names in own)
+                and not pre_init.has_listeners(model)
+                and not post_init.has_listeners(model)
+            )
         if not self._direct:
             return self.model.from_db(db.alias, self.attnames, values)
         obj = self.model.__new__(self.model)
@@ -199,8 +202,13 @@ def together() -> Iterator[None]:
     queries, no transaction) every write runs at once, as written.
     """
     db = connections[DEFAULT_DB_ALIAS]
-    if (db.vendor != "postgresql" or db.queries_logged or db.execute_wrappers or not db.in_atomic_block
-            or "_sqlrows_held" in db.__dict__):
+    if (
+        db.vendor != "postgresql"
+        or db.queries_logged
+        or db.execute_wrappers
+        or not db.in_atomic_block
+        or "_sqlrows_held" in db.__dict__
+    ):
         yield
         return
     held = db.__dict__["_sqlrows_held"] = _Held()
@@ -258,7 +266,7 @@ def insert(*objs: Model, ignore_conflicts: bool = False, read_keys: bool = True)
     fields = _insert_sql(model, 1, ignore_conflicts, read_keys)[1]
     size = max(1, db.ops.bulk_batch_size(fields, objs))
     for start in range(0, len(objs), size):
-        chunk = objs[start:start + size]
+        chunk = objs[start : start + size]
         sql, fields, returning = _insert_sql(model, len(chunk), ignore_conflicts, read_keys)
         prepare = _preparers(model, tuple(fields))
         params = [value for obj in chunk for value in _row(obj, fields, prepare, db)]
@@ -276,14 +284,21 @@ def _preparer(field):  # noqa: ANN001, ANN202
     those fields would return them unchanged on both databases."""
     if isinstance(field, ForeignKey):
         return _preparer(field.target_field)
-    plain = (str if type(field) in (CharField, TextField) else
-             bool if type(field) is BooleanField else
-             int if isinstance(field, IntegerField) and not field.primary_key else None)
+    plain = (
+        str
+        if type(field) in (CharField, TextField)
+        else bool
+        if type(field) is BooleanField
+        else int
+        if isinstance(field, IntegerField) and not field.primary_key
+        else None
+    )
 
     def prepare(value, db):  # noqa: ANN001, ANN202
         if value is None or (plain is not None and type(value) is plain):
             return value
         return field.get_db_prep_save(value, db)
+
     return prepare
 
 
@@ -308,8 +323,8 @@ def update(obj: Model, names: list[str]) -> None:
     """UPDATE the named fields of a saved instance (what `save(update_fields=...)` writes)."""
     meta = obj._meta
     fields = [concrete_field(meta, name) for name in names]
-    sql = (f'UPDATE "{meta.db_table}" SET ' + ", ".join(f'"{f.column}" = %s' for f in fields)  # noqa: S608
-           + f' WHERE "{meta.pk.column}" = %s')
+    assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
+    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.pk.column}" = %s'  # noqa: S608 - names from metadata
     db = connections[DEFAULT_DB_ALIAS]
     params = [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
     _run(sql, [*params, obj.pk], _QUEUE, meta.db_table)
@@ -327,8 +342,9 @@ class _AnyArray:
             return self.as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
-        values = [field.get_db_prep_value(v, connection, prepared=True) for v in dict.fromkeys(self.rhs)
-                  if v is not None]
+        values = [
+            field.get_db_prep_value(v, connection, prepared=True) for v in dict.fromkeys(self.rhs) if v is not None
+        ]
         if not values:
             raise EmptyResultSet
         return f"{lhs} = ANY(%s)", (*lhs_params, values)
@@ -344,8 +360,9 @@ class RelatedAnyOf(_AnyArray, RelatedIn):
     lookup_name = "any"
 
 
-def copy_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence], *,
-              ignore_conflicts: bool = False) -> None:
+def copy_rows(
+    model: type[Model], names: Sequence[str], rows: Iterable[Sequence], *, ignore_conflicts: bool = False
+) -> None:
     """Write new rows given as tuples (a batch job's bookkeeping), without building model instances.
 
     `names`: every concrete field but an auto-increment key, by attname; values in that order, ready for
@@ -371,11 +388,13 @@ def copy_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence]
             rows = [_json_ready(row, dumps) for row in rows]
             if rows:
                 arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-                execute(f'INSERT INTO "{table}" ({columns}) SELECT * FROM unnest({arrays}) '  # noqa: S608
-                        "ON CONFLICT DO NOTHING", [list(column) for column in zip(*rows, strict=True)])
+                execute(
+                    f'INSERT INTO "{table}" ({columns}) SELECT * FROM unnest({arrays}) '  # noqa: S608
+                    "ON CONFLICT DO NOTHING",
+                    [list(column) for column in zip(*rows, strict=True)],
+                )
             return
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+        with connection.cursor() as cursor, cursor.cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(_json_ready(row, dumps))
         return
@@ -384,9 +403,10 @@ def copy_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence]
     size = max(1, connection.ops.bulk_batch_size(fields, values))
     with connection.cursor() as cursor:
         for start in range(0, len(values), size):
-            chunk = values[start:start + size]
-            cursor.execute(_values_sql(table, fields, len(chunk), ignore_conflicts),
-                           [value for row in chunk for value in row])
+            chunk = values[start : start + size]
+            cursor.execute(
+                _values_sql(table, fields, len(chunk), ignore_conflicts), [value for row in chunk for value in row]
+            )
 
 
 def _json_ready(row: Sequence, dumps: list) -> Sequence:

@@ -9,8 +9,15 @@ from django.db.models import Model
 from seatplan.billing.errors import BillingError
 
 
-def clean_text(value: object, *, model: type[Model], field: str, param: str | None = None,
-               empty: str | None = None, max_length: int | None = None) -> str:
+def clean_text(
+    value: object,
+    *,
+    model: type[Model],
+    field: str,
+    param: str | None = None,
+    empty: str | None = None,
+    max_length: int | None = None,
+) -> str:
     """`value` trimmed; `empty`: the message when it may not be blank (code `{param}_invalid`); `max_length`
     for a column without one of its own (a TextField)."""
     param = param or field

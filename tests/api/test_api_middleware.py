@@ -56,19 +56,31 @@ def test_a_fault_of_ours_is_a_json_500_and_logged(world, monkeypatch, caplog):
     with caplog.at_level("ERROR", logger="seatplan.api.main"):
         r = get(world, f"/api/v1/accounts/{world.account.pk}")
     assert r.status_code == 500
-    assert r.json() == {"error": {"code": "internal_error",
-                                  "message": "Something went wrong on our side; please try again.", "param": None}}
+    assert r.json() == {
+        "error": {
+            "code": "internal_error",
+            "message": "Something went wrong on our side; please try again.",
+            "param": None,
+        }
+    }
     assert any("boom" in (record.exc_text or str(record.exc_info)) for record in caplog.records)
 
 
-@pytest.mark.parametrize(("method", "path", "body", "content_type"), [
-    ("get", "/api/v1/subscriptions/sub_%00x", None, None),
-    ("get", "/api/v1/accounts?q=%00", None, None),
-    ("post", "/api/v1/accounts/{a}/quotes", '{"subscription": "s\\u0000", "billing_cycle": "month", "quantity": 2}',
-     "application/json"),
-    ("patch", "/api/v1/accounts/{a}", '{"name": "Acme\\u0000"}', "application/json"),
-    ("post", "/settings/account/", "name=Acme%00", "application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type"),
+    [
+        ("get", "/api/v1/subscriptions/sub_%00x", None, None),
+        ("get", "/api/v1/accounts?q=%00", None, None),
+        (
+            "post",
+            "/api/v1/accounts/{a}/quotes",
+            '{"subscription": "s\\u0000", "billing_cycle": "month", "quantity": 2}',
+            "application/json",
+        ),
+        ("patch", "/api/v1/accounts/{a}", '{"name": "Acme\\u0000"}', "application/json"),
+        ("post", "/settings/account/", "name=Acme%00", "application/x-www-form-urlencoded"),
+    ],
+)
 def test_a_nul_character_is_refused_before_anything_reads_it(world, method, path, body, content_type):
     from seatplan.accounts.models import Account
 

@@ -13,22 +13,39 @@ pytestmark = pytest.mark.django_db
 
 BAD_VALUES = [None, True, -1, 10**30, 1.5, "x" * 5000, "\u0000", [1, "a"], {"nested": {"deep": 1}}]
 # A caller the call is meant for (the first one the matrix lets through).
-ALLOWED = {name: (method, path, CALLERS[[s < 400 for s in statuses].index(True)])
-           for name, method, path, statuses in MATRIX if name in BODIES}
+ALLOWED = {
+    name: (method, path, CALLERS[[s < 400 for s in statuses].index(True)])
+    for name, method, path, statuses in MATRIX
+    if name in BODIES
+}
 # Optional fields the matrix's bodies leave out: given too, one at a time.
 OPTIONAL = {
     "account create": ["currency", "test_clock"],
     "billing details": ["address", "country", "vat_id", "invoice_emails"],
     "product create": ["unit_name", "trial_days", "trial_quantity"],
-    "discount create": ["amount_off", "currency", "duration_in_cycles", "products", "billing_cycles", "valid_from",
-                        "valid_until", "max_redemptions", "once_per_account", "first_purchase_only", "min_quantity"],
+    "discount create": [
+        "amount_off",
+        "currency",
+        "duration_in_cycles",
+        "products",
+        "billing_cycles",
+        "valid_from",
+        "valid_until",
+        "max_redemptions",
+        "once_per_account",
+        "first_purchase_only",
+        "min_quantity",
+    ],
     "quote create": ["product", "discount_code"],
     "session start": ["ttl_seconds"],
 }
-CASES = [pytest.param(name, field, value, id=f"{name}-{field}-{i}")
-         for name, body in BODIES.items() for field in [*body, *OPTIONAL.get(name, [])]
-         for i, value in enumerate(BAD_VALUES)]
-NOT_OBJECTS = ["[]", '"text"', "42", "null", "{", "{\"a\": }", ""]
+CASES = [
+    pytest.param(name, field, value, id=f"{name}-{field}-{i}")
+    for name, body in BODIES.items()
+    for field in [*body, *OPTIONAL.get(name, [])]
+    for i, value in enumerate(BAD_VALUES)
+]
+NOT_OBJECTS = ["[]", '"text"', "42", "null", "{", '{"a": }', ""]
 
 
 def send(api: Api, method: str, path: str, raw: bytes, key: str):  # noqa: ANN201

@@ -183,8 +183,9 @@ def test_exhausted_code_at_checkout_charges_nothing(world, clock):
     from seatplan.accounts.permissions import SYSTEM
     from seatplan.catalog.services import discount_code_create
 
-    discount_code_create(actor=SYSTEM, now=clock.now(), code="ONLYONE", percent_off=50, duration="once",
-                         max_redemptions=1)
+    discount_code_create(
+        actor=SYSTEM, now=clock.now(), code="ONLYONE", percent_off=50, duration="once", max_redemptions=1
+    )
     sub = subscribe(world, quantity=5)["subscription"]
     q = quote(world, subscription=sub["id"], quantity=6, discount_code="ONLYONE").json()
     DiscountCode.objects.filter(code="ONLYONE").update(times_redeemed=1)  # someone else used it meanwhile
@@ -200,7 +201,6 @@ def test_payment_method_missing(world):
     refused = world.api("owner").post(f"/quotes/{q['id']}/checkout", key="nocard")
     assert (refused.status_code, refused.json()["error"]["code"]) == (402, "payment_method_missing")
     assert not Subscription.objects.filter(account=world.account).exists()
-
 
 
 def test_the_receipt_goes_out_with_the_checkout_once(world, django_capture_on_commit_callbacks, mailoutbox):
@@ -220,8 +220,9 @@ def test_the_receipt_goes_out_with_the_checkout_once(world, django_capture_on_co
     assert event.delivered_at is not None and event.attempts == 1
 
 
-def test_a_receipt_that_cannot_be_sent_is_left_to_the_worker(world, clock, django_capture_on_commit_callbacks,
-                                                             mailoutbox, monkeypatch):
+def test_a_receipt_that_cannot_be_sent_is_left_to_the_worker(
+    world, clock, django_capture_on_commit_callbacks, mailoutbox, monkeypatch
+):
     from django.core.mail.backends.locmem import EmailBackend
 
     from seatplan.events.delivery import outbox_deliver
@@ -245,8 +246,9 @@ def test_a_receipt_that_cannot_be_sent_is_left_to_the_worker(world, clock, djang
     assert outbox_deliver(now=clock.now()) == 0  # sent once
 
 
-def test_a_checkout_with_nothing_due_applies_without_a_charge(world, clock, django_capture_on_commit_callbacks,
-                                                                mailoutbox):
+def test_a_checkout_with_nothing_due_applies_without_a_charge(
+    world, clock, django_capture_on_commit_callbacks, mailoutbox
+):
     from seatplan.accounts.permissions import SYSTEM
     from seatplan.catalog.services import discount_code_create
 

@@ -21,8 +21,10 @@ class Crash(BaseException):
 
 def upgrade_quote(world, quantity: int = 8, **extra) -> dict:
     sub = Subscription.objects.get(account=world.account)
-    r = world.api("owner").post(f"/accounts/{world.account.pk}/quotes",
-                                {"subscription": sub.pk, "billing_cycle": "month", "quantity": quantity, **extra})
+    r = world.api("owner").post(
+        f"/accounts/{world.account.pk}/quotes",
+        {"subscription": sub.pk, "billing_cycle": "month", "quantity": quantity, **extra},
+    )
     assert r.status_code == 201, r.json()
     return r.json()
 
@@ -79,8 +81,7 @@ def test_a_charge_that_never_reached_the_gateway_fails_and_the_code_is_released(
     from seatplan.catalog.services import discount_code_create
 
     subscribe(world, quantity=5)
-    discount_code_create(actor=SYSTEM, now=clock.now(), code="TEN", percent_off=10, duration="once",
-                         max_redemptions=1)
+    discount_code_create(actor=SYSTEM, now=clock.now(), code="TEN", percent_off=10, duration="once", max_redemptions=1)
     quote = upgrade_quote(world, discount_code="TEN")
     charges = SandboxCharge.objects.count()
     with monkeypatch.context() as patch:

@@ -20,11 +20,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 16
 
 
-
 def test_sixteen_checkouts_of_one_quote_charge_once(world):
     sub = subscribe(world, quantity=5)["subscription"]
-    quote = world.api("owner").post(f"/accounts/{world.account.pk}/quotes",
-                                    {"subscription": sub["id"], "billing_cycle": "month", "quantity": 9}).json()
+    quote = (
+        world.api("owner")
+        .post(
+            f"/accounts/{world.account.pk}/quotes", {"subscription": sub["id"], "billing_cycle": "month", "quantity": 9}
+        )
+        .json()
+    )
     charges_before = SandboxCharge.objects.filter(status="succeeded").count()
     key = world.keys["owner"]
 
@@ -51,8 +55,10 @@ def test_sixteen_concurrent_upgrades_lose_nothing(world):
         outcomes = []
         for attempt in range(6):
             current = api.get(f"/subscriptions/{sub['id']}").json()["quantity"]
-            quote = api.post(f"/accounts/{world.account.pk}/quotes",
-                             {"subscription": sub["id"], "billing_cycle": "month", "quantity": current + 1})
+            quote = api.post(
+                f"/accounts/{world.account.pk}/quotes",
+                {"subscription": sub["id"], "billing_cycle": "month", "quantity": current + 1},
+            )
             if quote.status_code != 201:
                 outcomes.append(quote.json()["error"]["code"])
                 continue

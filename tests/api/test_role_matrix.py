@@ -28,45 +28,45 @@ ERROR_CODES = {401: "unauthenticated", 403: "permission_denied", 404: "not_found
 # {m} the Member's membership, {p} the TestCloud product, {c} a test clock, {l} a Member's running session.
 MATRIX = [
     # name                  method    path                                 owner  bm  admin member outsider operator
-    ("me",                  "get",    "/me",                               (200, 200, 200, 200, 200, 200)),
-    ("account get",         "get",    "/accounts/{a}",                     (200, 200, 200, 200, 404, 200)),
-    ("account list",        "get",    "/accounts",                         (403, 403, 403, 403, 403, 200)),
-    ("account rename",      "patch",  "/accounts/{a}",                     (200, 403, 403, 403, 404, 403)),
-    ("account create",      "post",   "/accounts",                         (403, 403, 403, 403, 403, 201)),
-    ("billing details",     "patch",  "/accounts/{a}/billing_details",     (200, 200, 403, 403, 404, 403)),
-    ("members list",        "get",    "/accounts/{a}/members",             (200, 200, 200, 200, 404, 200)),
-    ("member add",          "post",   "/accounts/{a}/members",             (201, 201, 201, 403, 404, 403)),
-    ("member change role",  "patch",  "/accounts/{a}/members/{m}",         (200, 200, 200, 403, 404, 403)),
-    ("member remove",       "delete", "/accounts/{a}/members/{m}",         (200, 200, 200, 403, 404, 403)),
-    ("transfer ownership",  "post",   "/accounts/{a}/transfer_ownership",  (200, 403, 403, 403, 404, 403)),
-    ("api key (own)",       "post",   "/accounts/{a}/api_keys",            (201, 201, 201, 201, 404, 403)),
-    ("products list",       "get",    "/products",                         (200, 200, 200, 200, 200, 200)),
-    ("product create",      "post",   "/products",                         (403, 403, 403, 403, 403, 201)),
-    ("price create",        "post",   "/products/{p}/prices",              (403, 403, 403, 403, 403, 201)),
-    ("discount create",     "post",   "/discount_codes",                   (403, 403, 403, 403, 403, 201)),
-    ("discount list",       "get",    "/discount_codes",                   (403, 403, 403, 403, 403, 200)),
-    ("payment method get",  "get",    "/accounts/{a}/payment_method",      (200, 200, 403, 403, 404, 200)),
-    ("payment method put",  "put",    "/accounts/{a}/payment_method",      (200, 200, 403, 403, 404, 403)),
-    ("payment method del",  "delete", "/accounts/{a}/payment_method",      (200, 200, 403, 403, 404, 403)),
-    ("subscriptions list",  "get",    "/accounts/{a}/subscriptions",       (200, 200, 200, 200, 404, 200)),
-    ("subscription get",    "get",    "/subscriptions/{s}",                (200, 200, 200, 200, 404, 200)),
-    ("cancel",              "post",   "/subscriptions/{s}/cancel",         (200, 200, 403, 403, 404, 403)),
-    ("reactivate",          "post",   "/subscriptions/{s}/reactivate",     (200, 200, 403, 403, 404, 403)),
-    ("quote create",        "post",   "/accounts/{a}/quotes",              (201, 201, 403, 403, 404, 403)),
-    ("quote get",           "get",    "/quotes/{q}",                       (200, 200, 403, 403, 404, 200)),
-    ("checkout",            "post",   "/quotes/{q}/checkout",              (200, 200, 403, 403, 404, 403)),
-    ("invoices list",       "get",    "/accounts/{a}/invoices",            (200, 200, 403, 403, 404, 200)),
-    ("invoice get",         "get",    "/invoices/{i}",                     (200, 200, 403, 403, 404, 200)),
-    ("invoice pdf",         "get",    "/invoices/{i}/pdf",                 (200, 200, 403, 403, 404, 200)),
-    ("schedule decrease",   "post",   "/subscriptions/{s}/scheduled_change", (200, 200, 403, 403, 404, 403)),
+    ("me", "get", "/me", (200, 200, 200, 200, 200, 200)),
+    ("account get", "get", "/accounts/{a}", (200, 200, 200, 200, 404, 200)),
+    ("account list", "get", "/accounts", (403, 403, 403, 403, 403, 200)),
+    ("account rename", "patch", "/accounts/{a}", (200, 403, 403, 403, 404, 403)),
+    ("account create", "post", "/accounts", (403, 403, 403, 403, 403, 201)),
+    ("billing details", "patch", "/accounts/{a}/billing_details", (200, 200, 403, 403, 404, 403)),
+    ("members list", "get", "/accounts/{a}/members", (200, 200, 200, 200, 404, 200)),
+    ("member add", "post", "/accounts/{a}/members", (201, 201, 201, 403, 404, 403)),
+    ("member change role", "patch", "/accounts/{a}/members/{m}", (200, 200, 200, 403, 404, 403)),
+    ("member remove", "delete", "/accounts/{a}/members/{m}", (200, 200, 200, 403, 404, 403)),
+    ("transfer ownership", "post", "/accounts/{a}/transfer_ownership", (200, 403, 403, 403, 404, 403)),
+    ("api key (own)", "post", "/accounts/{a}/api_keys", (201, 201, 201, 201, 404, 403)),
+    ("products list", "get", "/products", (200, 200, 200, 200, 200, 200)),
+    ("product create", "post", "/products", (403, 403, 403, 403, 403, 201)),
+    ("price create", "post", "/products/{p}/prices", (403, 403, 403, 403, 403, 201)),
+    ("discount create", "post", "/discount_codes", (403, 403, 403, 403, 403, 201)),
+    ("discount list", "get", "/discount_codes", (403, 403, 403, 403, 403, 200)),
+    ("payment method get", "get", "/accounts/{a}/payment_method", (200, 200, 403, 403, 404, 200)),
+    ("payment method put", "put", "/accounts/{a}/payment_method", (200, 200, 403, 403, 404, 403)),
+    ("payment method del", "delete", "/accounts/{a}/payment_method", (200, 200, 403, 403, 404, 403)),
+    ("subscriptions list", "get", "/accounts/{a}/subscriptions", (200, 200, 200, 200, 404, 200)),
+    ("subscription get", "get", "/subscriptions/{s}", (200, 200, 200, 200, 404, 200)),
+    ("cancel", "post", "/subscriptions/{s}/cancel", (200, 200, 403, 403, 404, 403)),
+    ("reactivate", "post", "/subscriptions/{s}/reactivate", (200, 200, 403, 403, 404, 403)),
+    ("quote create", "post", "/accounts/{a}/quotes", (201, 201, 403, 403, 404, 403)),
+    ("quote get", "get", "/quotes/{q}", (200, 200, 403, 403, 404, 200)),
+    ("checkout", "post", "/quotes/{q}/checkout", (200, 200, 403, 403, 404, 403)),
+    ("invoices list", "get", "/accounts/{a}/invoices", (200, 200, 403, 403, 404, 200)),
+    ("invoice get", "get", "/invoices/{i}", (200, 200, 403, 403, 404, 200)),
+    ("invoice pdf", "get", "/invoices/{i}/pdf", (200, 200, 403, 403, 404, 200)),
+    ("schedule decrease", "post", "/subscriptions/{s}/scheduled_change", (200, 200, 403, 403, 404, 403)),
     ("unschedule decrease", "delete", "/subscriptions/{s}/scheduled_change", (200, 200, 403, 403, 404, 403)),
-    ("usage",               "get",    "/accounts/{a}/usage",               (200, 200, 200, 200, 404, 200)),
-    ("session start",       "post",   "/accounts/{a}/sessions",            (201, 403, 201, 201, 404, 403)),
-    ("session get",         "get",    "/sessions/{l}",                     (200, 200, 200, 200, 404, 200)),
-    ("session heartbeat",   "post",   "/sessions/{l}/heartbeat",           (200, 403, 200, 200, 404, 403)),
-    ("session release",     "delete", "/sessions/{l}",                     (200, 403, 200, 200, 404, 403)),
-    ("test clock create",   "post",   "/test_clocks",                      (403, 403, 403, 403, 403, 201)),
-    ("test clock advance",  "post",   "/test_clocks/{c}/advance",          (403, 403, 403, 403, 403, 200)),
+    ("usage", "get", "/accounts/{a}/usage", (200, 200, 200, 200, 404, 200)),
+    ("session start", "post", "/accounts/{a}/sessions", (201, 403, 201, 201, 404, 403)),
+    ("session get", "get", "/sessions/{l}", (200, 200, 200, 200, 404, 200)),
+    ("session heartbeat", "post", "/sessions/{l}/heartbeat", (200, 403, 200, 200, 404, 403)),
+    ("session release", "delete", "/sessions/{l}", (200, 403, 200, 200, 404, 403)),
+    ("test clock create", "post", "/test_clocks", (403, 403, 403, 403, 403, 201)),
+    ("test clock advance", "post", "/test_clocks/{c}/advance", (403, 403, 403, 403, 403, 200)),
 ]
 # A valid body for each call that takes one, so that the only reason to refuse is the caller.
 BODIES = {
@@ -97,16 +97,28 @@ CASES = [
 
 def snapshot() -> dict:
     """Every row a refused call must leave as it was."""
+
     def rows(model, *exclude):  # noqa: ANN001, ANN202
         return [{k: v for k, v in row.items() if k not in exclude} for row in model.objects.order_by("pk").values()]
 
     return {
-        "accounts": rows(Account), "memberships": rows(Membership), "api_keys": rows(ApiKey),
-        "users": rows(User, "last_login"), "subscriptions": rows(Subscription), "quotes": rows(Quote),
-        "payment_methods": rows(PaymentMethod), "invoices": rows(Invoice), "products": rows(Product),
-        "prices": rows(Price), "discounts": rows(DiscountCode), "clocks": rows(Clock),
-        "charges": SandboxCharge.objects.count(), "audit": AuditEntry.objects.count(),
-        "outbox": OutboxEvent.objects.count(), "mail": len(mail.outbox), "leases": rows(SessionLease),
+        "accounts": rows(Account),
+        "memberships": rows(Membership),
+        "api_keys": rows(ApiKey),
+        "users": rows(User, "last_login"),
+        "subscriptions": rows(Subscription),
+        "quotes": rows(Quote),
+        "payment_methods": rows(PaymentMethod),
+        "invoices": rows(Invoice),
+        "products": rows(Product),
+        "prices": rows(Price),
+        "discounts": rows(DiscountCode),
+        "clocks": rows(Clock),
+        "charges": SandboxCharge.objects.count(),
+        "audit": AuditEntry.objects.count(),
+        "outbox": OutboxEvent.objects.count(),
+        "mail": len(mail.outbox),
+        "leases": rows(SessionLease),
     }
 
 
@@ -114,18 +126,27 @@ def snapshot() -> dict:
 def ids(world) -> dict:
     """Acme with a live subscription, its invoice, a saved card, an open upgrade quote, and a test clock."""
     sub = subscribe(world, quantity=5)
-    quote = world.api("owner").post(f"/accounts/{world.account.pk}/quotes",
-                                    {"subscription": sub["subscription"]["id"], "billing_cycle": "month",
-                                     "quantity": 6})
+    quote = world.api("owner").post(
+        f"/accounts/{world.account.pk}/quotes",
+        {"subscription": sub["subscription"]["id"], "billing_cycle": "month", "quantity": 6},
+    )
     assert quote.status_code == 201, quote.json()
     clock = world.api("operator").post("/test_clocks", {"frozen_time": "2027-01-15T12:00:00Z"})
     assert clock.status_code == 201, clock.json()
-    lease = world.api("member").post(f"/accounts/{world.account.pk}/sessions", {"run_type": "mobile_native"},
-                                     key="matrix-lease")
+    lease = world.api("member").post(
+        f"/accounts/{world.account.pk}/sessions", {"run_type": "mobile_native"}, key="matrix-lease"
+    )
     assert lease.status_code == 201, lease.json()
-    return {"l": lease.json()["id"], "a": world.account.pk, "s": sub["subscription"]["id"], "i": sub["invoice"]["id"],
-            "q": quote.json()["id"], "m": world.members["member"].pk, "p": world.product.pk,
-            "c": clock.json()["id"]}
+    return {
+        "l": lease.json()["id"],
+        "a": world.account.pk,
+        "s": sub["subscription"]["id"],
+        "i": sub["invoice"]["id"],
+        "q": quote.json()["id"],
+        "m": world.members["member"].pk,
+        "p": world.product.pk,
+        "c": clock.json()["id"],
+    }
 
 
 def call(api: Api, method: str, path: str, body: dict | None):  # noqa: ANN201
@@ -157,6 +178,7 @@ def test_role_matrix(world, ids, method, path, body, caller, expected):
 
 # ---- People (SPEC §2: "not Owner", "not Owner, not Billing Manager", exactly one Owner) ----
 
+
 def members_path(world, who: str | None = None) -> str:
     base = f"/accounts/{world.account.pk}/members"
     return f"{base}/{world.members[who].pk}" if who else base
@@ -172,10 +194,23 @@ def refused(response, status: int, code: str) -> None:
 
 
 # (actor, target role it may not touch) and (actor, role it may not grant)
-UNTOUCHABLE = [("billing_manager", "owner"), ("admin", "owner"), ("admin", "billing_manager"),
-               ("member", "owner"), ("member", "billing_manager"), ("member", "admin")]
-UNGRANTABLE = [("billing_manager", "owner"), ("admin", "owner"), ("admin", "billing_manager"),
-               ("member", "member"), ("member", "admin")]
+UNTOUCHABLE = [
+    ("billing_manager", "owner"),
+    ("admin", "owner"),
+    ("admin", "billing_manager"),
+    ("member", "owner"),
+    ("member", "billing_manager"),
+    ("member", "admin"),
+]
+UNGRANTABLE = [
+    ("billing_manager", "owner"),
+    ("admin", "owner"),
+    ("admin", "billing_manager"),
+    ("member", "member"),
+    ("member", "admin"),
+]
+
+
 @pytest.mark.parametrize(("actor", "target"), UNTOUCHABLE)
 def test_cannot_change_or_remove_a_member_above_their_reach(world, actor, target):
     api, before = world.api(actor), snapshot()
@@ -219,15 +254,21 @@ def test_owner_cannot_be_removed_or_demoted_and_owner_cannot_be_granted(world):
 
 
 def test_transfer_ownership_makes_the_old_owner_an_admin(world):
-    done = world.api("owner").post(f"/accounts/{world.account.pk}/transfer_ownership",
-                                   {"member": world.members["member"].pk})
+    done = world.api("owner").post(
+        f"/accounts/{world.account.pk}/transfer_ownership", {"member": world.members["member"].pk}
+    )
     assert done.status_code == 200, done.json()
-    assert roles(world) == {"owner@acme.test": "admin", "billing_manager@acme.test": "billing_manager",
-                            "admin@acme.test": "admin", "member@acme.test": "owner"}
+    assert roles(world) == {
+        "owner@acme.test": "admin",
+        "billing_manager@acme.test": "billing_manager",
+        "admin@acme.test": "admin",
+        "member@acme.test": "owner",
+    }
     # The keys follow the roles: the old Owner can no longer transfer, the new one can.
     again = {"member": world.members["owner"].pk}
-    refused(world.api("owner").post(f"/accounts/{world.account.pk}/transfer_ownership", again),
-            403, "permission_denied")
+    refused(
+        world.api("owner").post(f"/accounts/{world.account.pk}/transfer_ownership", again), 403, "permission_denied"
+    )
     assert world.api("member").get("/me").json()["role"] == "owner"
     assert world.api("member").post(f"/accounts/{world.account.pk}/transfer_ownership", again).status_code == 200
     assert list(roles(world).values()).count("owner") == 1
@@ -236,8 +277,11 @@ def test_transfer_ownership_makes_the_old_owner_an_admin(world):
 def test_transfer_to_someone_outside_the_account_is_not_found(world):
     other_owner = Membership.objects.get(account=world.other)
     before = snapshot()
-    refused(world.api("owner").post(f"/accounts/{world.account.pk}/transfer_ownership",
-                                    {"member": other_owner.pk}), 404, "not_found")
+    refused(
+        world.api("owner").post(f"/accounts/{world.account.pk}/transfer_ownership", {"member": other_owner.pk}),
+        404,
+        "not_found",
+    )
     assert snapshot() == before
 
 
@@ -251,10 +295,12 @@ def test_outsider_cannot_reach_acme_members_by_id(world):
 
 # ---- API keys ----
 
+
 def test_operator_mints_a_key_that_acts_with_the_members_role(world):
     audit_before = AuditEntry.objects.filter(action="api_key.created").count()
-    minted = world.api("operator").post(f"/accounts/{world.account.pk}/api_keys",
-                                        {"name": "support", "user_email": "member@acme.test"})
+    minted = world.api("operator").post(
+        f"/accounts/{world.account.pk}/api_keys", {"name": "support", "user_email": "member@acme.test"}
+    )
     assert minted.status_code == 201, minted.json()
     assert minted.json()["user"] == "member@acme.test"
     assert AuditEntry.objects.filter(action="api_key.created").count() == audit_before + 1
@@ -262,17 +308,20 @@ def test_operator_mints_a_key_that_acts_with_the_members_role(world):
     me = as_member.get("/me").json()
     assert (me["role"], me["user"]["email"], me["operator"]) == ("member", "member@acme.test", False)
     assert as_member.get(f"/accounts/{world.account.pk}/subscriptions").status_code == 200
-    refused(as_member.post(f"/accounts/{world.account.pk}/quotes",
-                           {"product": "testcloud", "billing_cycle": "month", "quantity": 1}),
-            403, "permission_denied")
+    refused(
+        as_member.post(
+            f"/accounts/{world.account.pk}/quotes", {"product": "testcloud", "billing_cycle": "month", "quantity": 1}
+        ),
+        403,
+        "permission_denied",
+    )
     refused(as_member.get(f"/accounts/{world.account.pk}/invoices"), 403, "permission_denied")
 
 
 def test_operator_cannot_mint_for_a_stranger_and_customers_cannot_mint_for_others(world):
     path, before = f"/accounts/{world.account.pk}/api_keys", snapshot()
     refused(world.api("operator").post(path, {"name": "x", "user_email": "owner@other.test"}), 404, "not_found")
-    refused(world.api("owner").post(path, {"name": "x", "user_email": "member@acme.test"}),
-            403, "permission_denied")
+    refused(world.api("owner").post(path, {"name": "x", "user_email": "member@acme.test"}), 403, "permission_denied")
     assert snapshot() == before
 
 
@@ -290,12 +339,15 @@ def test_a_key_follows_a_role_change(world):
     refused(world.api("billing_manager").post(path, body), 403, "permission_denied")
 
 
-@pytest.mark.parametrize(("caller", "expected"), [("owner", 201), ("billing_manager", 201), ("admin", 403),
-                                                  ("member", 403), ("outsider", 404), ("operator", 403)])
+@pytest.mark.parametrize(
+    ("caller", "expected"),
+    [("owner", 201), ("billing_manager", 201), ("admin", 403), ("member", 403), ("outsider", 404), ("operator", 403)],
+)
 def test_who_may_start_the_free_trial(world, caller, expected):
     before = snapshot()
-    response = Api(world.keys[caller]).post(f"/accounts/{world.account.pk}/trials", {"product": "testcloud"},
-                                            key="trial-1")
+    response = Api(world.keys[caller]).post(
+        f"/accounts/{world.account.pk}/trials", {"product": "testcloud"}, key="trial-1"
+    )
     assert response.status_code == expected, response.content
     if expected >= 400:
         assert response.json()["error"]["code"] == ERROR_CODES[expected]

@@ -11,8 +11,9 @@ def test_operator_walks_a_clocked_account_through_checkout_and_a_prorated_upgrad
     operator = world.api("operator")
     clock = operator.post("/test_clocks", {"frozen_time": "2027-01-31T00:00:00Z"})
     assert clock.status_code == 201, clock.json()
-    account = operator.post("/accounts", {"name": "Clocked", "owner_email": "boss@clocked.test",
-                                          "test_clock": clock.json()["id"]})
+    account = operator.post(
+        "/accounts", {"name": "Clocked", "owner_email": "boss@clocked.test", "test_clock": clock.json()["id"]}
+    )
     assert account.status_code == 201, account.json()
     account_id = account.json()["id"]
     key = operator.post(f"/accounts/{account_id}/api_keys", {"name": "boss", "user_email": "boss@clocked.test"})
@@ -21,8 +22,9 @@ def test_operator_walks_a_clocked_account_through_checkout_and_a_prorated_upgrad
     assert owner.get("/me").json()["role"] == "owner"
 
     assert owner.put(f"/accounts/{account_id}/payment_method", VISA).json()["last4"] == "4242"
-    quote = owner.post(f"/accounts/{account_id}/quotes",
-                       {"product": "testcloud", "billing_cycle": "month", "quantity": 5}).json()
+    quote = owner.post(
+        f"/accounts/{account_id}/quotes", {"product": "testcloud", "billing_cycle": "month", "quantity": 5}
+    ).json()
     assert quote["lines"][0]["period_start"] == "2027-01-31T00:00:00Z"
     assert quote["lines"][0]["period_end"] == "2027-02-28T00:00:00Z"  # Jan 31 anchor, clamped
     subscription = owner.post(f"/quotes/{quote['id']}/checkout", key="first").json()["subscription"]
@@ -35,8 +37,9 @@ def test_operator_walks_a_clocked_account_through_checkout_and_a_prorated_upgrad
     assert (too_far.status_code, too_far.json()["error"]["code"]) == (422, "clock_advance_too_far")
     assert operator.get(f"/test_clocks/{clock.json()['id']}").json()["frozen_time"] == "2027-02-14T00:00:00Z"
 
-    upgrade = owner.post(f"/accounts/{account_id}/quotes",
-                         {"subscription": subscription["id"], "billing_cycle": "month", "quantity": 8}).json()
+    upgrade = owner.post(
+        f"/accounts/{account_id}/quotes", {"subscription": subscription["id"], "billing_cycle": "month", "quantity": 8}
+    ).json()
     assert upgrade["expires_at"] == "2027-02-14T00:30:00Z"  # the account lives on its clock
     done = owner.post(f"/quotes/{upgrade['id']}/checkout", key="upgrade").json()
     invoice = done["invoice"]
@@ -69,9 +72,14 @@ def test_unauthenticated_and_malformed_requests(world):
     bad = Client().get("/api/v1/me", HTTP_AUTHORIZATION="Bearer nope")
     assert (bad.status_code, bad.json()["error"]["code"]) == (401, "unauthenticated")
     owner = world.api("owner")
-    raw = owner.client.post(f"/api/v1/accounts/{world.account.pk}/quotes", "{not json",
-                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {owner.key}")
+    raw = owner.client.post(
+        f"/api/v1/accounts/{world.account.pk}/quotes",
+        "{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {owner.key}",
+    )
     assert (raw.status_code, raw.json()["error"]["code"]) == (400, "malformed_request")
-    extra = owner.post(f"/accounts/{world.account.pk}/quotes",
-                       {"billing_cycle": "month", "quantity": 1, "colour": "blue"})
+    extra = owner.post(
+        f"/accounts/{world.account.pk}/quotes", {"billing_cycle": "month", "quantity": 1, "colour": "blue"}
+    )
     assert (extra.status_code, extra.json()["error"]["param"]) == (422, "colour")

@@ -17,9 +17,7 @@ from seatplan.billing.discounts import (
 )
 
 
-def percent(
-    code: str, pct: str, duration: str = "once", cycles: int | None = None
-) -> DiscountTerms:
+def percent(code: str, pct: str, duration: str = "once", cycles: int | None = None) -> DiscountTerms:
     """Percent-off terms."""
     return DiscountTerms(code, Decimal(pct), None, None, duration, cycles)
 
@@ -84,9 +82,7 @@ def test_impossible_terms_are_refused(kwargs: dict[str, object]) -> None:
         DiscountTerms(code="BAD", duration="once", duration_in_cycles=None, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("duration", "cycles"), [("repeating", None), ("repeating", 0), ("once", 2), ("weekly", None)]
-)
+@pytest.mark.parametrize(("duration", "cycles"), [("repeating", None), ("repeating", 0), ("once", 2), ("weekly", None)])
 def test_impossible_durations_are_refused(duration: str, cycles: int | None) -> None:
     with pytest.raises(ValueError):
         percent("BAD", "10", duration, cycles)

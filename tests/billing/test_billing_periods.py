@@ -109,16 +109,12 @@ def test_seconds_between() -> None:
     assert seconds_between(utc(2027, 2, 1), utc(2027, 2, 1, 0, 0, 1, 999_999)) == 1
 
 
-anchors = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31), timezones=st.just(UTC)
-)
+anchors = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31), timezones=st.just(UTC))
 cycles = st.sampled_from(["month", "year"])
 
 
 @given(anchors, cycles, st.integers(0, 10 * 366 * 86400))
-def test_period_containing_contains_the_instant(
-    anchor: datetime, cycle: str, offset_seconds: int
-) -> None:
+def test_period_containing_contains_the_instant(anchor: datetime, cycle: str, offset_seconds: int) -> None:
     instant = anchor + timedelta(seconds=offset_seconds)
     start, end = period_containing(anchor, cycle, instant)
     assert start <= instant < end
@@ -127,9 +123,7 @@ def test_period_containing_contains_the_instant(
 
 
 @given(anchors, cycles, st.integers(-200, 200))
-def test_boundaries_strictly_increase_and_keep_the_time_of_day(
-    anchor: datetime, cycle: str, n: int
-) -> None:
+def test_boundaries_strictly_increase_and_keep_the_time_of_day(anchor: datetime, cycle: str, n: int) -> None:
     this, following = add_cycles(anchor, cycle, n), add_cycles(anchor, cycle, n + 1)
     assert this < following
     assert this.time() == anchor.time()

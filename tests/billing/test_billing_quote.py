@@ -81,13 +81,9 @@ def amounts(result: QuoteResult) -> list[tuple[str, int]]:
 
 def test_new_monthly_subscription_on_jan_31() -> None:
     now = datetime(2027, 1, 31, 10, tzinfo=UTC)
-    result = quote_new(
-        now=now, price=MONTHLY, quantity=5, code=None, credit_balance=0, product_name="TestCloud"
-    )
+    result = quote_new(now=now, price=MONTHLY, quantity=5, code=None, credit_balance=0, product_name="TestCloud")
     feb_28 = datetime(2027, 2, 28, 10, tzinfo=UTC)
-    assert result.lines == (
-        Line("charge", "5 × TestCloud session (monthly)", 5, 14900, 74500, now, feb_28, False),
-    )
+    assert result.lines == (Line("charge", "5 × TestCloud session (monthly)", 5, 14900, 74500, now, feb_28, False),)
     assert (result.subtotal, result.discount_total, result.tax, result.total) == (
         74500,
         0,
@@ -221,9 +217,7 @@ def test_upgrade_with_auto_renew_off_will_not_renew() -> None:
 
 
 def test_upgrade_applies_the_discount_in_force() -> None:
-    current = monthly_subscription(
-        discount=DiscountInForce(ANNUAL15, None), period_value=74500 - 11175
-    )
+    current = monthly_subscription(discount=DiscountInForce(ANNUAL15, None), period_value=74500 - 11175)
     result = change(current, "month", 8)
     # 15% of 22350 = 3352.5 -> 3353 (half away from zero).
     assert amounts(result) == [("charge", 22350), ("discount", -3353)]

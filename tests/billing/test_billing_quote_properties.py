@@ -60,9 +60,7 @@ def monthly_subscriptions(
     unit_amount = draw(st.integers(1, 10**6))
     full = quantity * unit_amount
     terms = draw(st.none() | discounts)
-    in_force = (
-        None if terms is None else DiscountInForce(terms, draw(st.none() | st.integers(0, 5)))
-    )
+    in_force = None if terms is None else DiscountInForce(terms, draw(st.none() | st.integers(0, 5)))
     current = CurrentTerms(
         billing_cycle="month",
         quantity=quantity,
@@ -151,9 +149,7 @@ def test_the_money_of_any_quote_adds_up(
     assert result.discount_total == sum_of(result, "discount")
     assert result.amount_due + result.credit_applied == max(result.total, 0)
     assert 0 <= result.credit_applied <= credit_balance
-    assert result.credit_balance_change == (
-        -result.credit_applied if result.total >= 0 else -result.total
-    )
+    assert result.credit_balance_change == (-result.credit_applied if result.total >= 0 else -result.total)
     # A discount takes off at most the charges, never credits, never below zero.
     assert -charges <= result.discount_total <= 0
     assert charges + result.discount_total >= 0
@@ -184,9 +180,7 @@ def test_an_upgrade_split_in_two_at_the_same_instant_costs_the_same(
     tolerance = len(step_one.lines) + len(step_two.lines)
     assert abs(at_once.total - (step_one.total + step_two.total)) <= tolerance
     # The value of the period they leave behind differs by rounding only, too.
-    assert (
-        abs(at_once.new_period_value - after(after(current, step_one), step_two).period_value) <= 2
-    )
+    assert abs(at_once.new_period_value - after(after(current, step_one), step_two).period_value) <= 2
 
 
 @given(

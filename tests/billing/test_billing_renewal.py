@@ -19,9 +19,19 @@ FEB_28 = datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
 def monthly(**overrides: object) -> CurrentTerms:
     """5 sessions at $149 anchored Jan 31 10:00, first period Jan 31 → Feb 28."""
     terms = CurrentTerms(
-        billing_cycle="month", quantity=5, unit_amount=14900, currency="USD", anchor=JAN_31,
-        period_start=JAN_31, period_end=FEB_28, period_value=74500, is_trial=False, status="active",
-        auto_renew=True, scheduled_quantity=None, discount=None,
+        billing_cycle="month",
+        quantity=5,
+        unit_amount=14900,
+        currency="USD",
+        anchor=JAN_31,
+        period_start=JAN_31,
+        period_end=FEB_28,
+        period_value=74500,
+        is_trial=False,
+        status="active",
+        auto_renew=True,
+        scheduled_quantity=None,
+        discount=None,
     )
     return replace(terms, **overrides)  # type: ignore[arg-type]
 
@@ -35,19 +45,43 @@ def test_full_price_for_the_next_anchored_period():
     assert (result.period_start, result.period_end) == (FEB_28, datetime(2027, 3, 31, 10, 0, tzinfo=UTC))
     [line] = result.lines
     assert (line.kind, line.description, line.quantity, line.unit_amount, line.amount, line.proration) == (
-        "charge", "5 × TestCloud session (monthly)", 5, 14900, 74500, False)
+        "charge",
+        "5 × TestCloud session (monthly)",
+        5,
+        14900,
+        74500,
+        False,
+    )
     assert (line.period_start, line.period_end) == (result.period_start, result.period_end)
     assert (result.subtotal, result.discount_total, result.tax, result.total) == (74500, 0, 0, 74500)
     assert (result.credit_applied, result.amount_due, result.period_value) == (0, 74500, 74500)
 
 
-@pytest.mark.parametrize(("anchor", "cycle", "end", "next_end"), [
-    (JAN_31, "month", datetime(2027, 3, 31, 10, tzinfo=UTC), datetime(2027, 4, 30, 10, tzinfo=UTC)),
-    (JAN_31, "month", datetime(2027, 4, 30, 10, tzinfo=UTC), datetime(2027, 5, 31, 10, tzinfo=UTC)),
-    (datetime(2028, 1, 31, tzinfo=UTC), "month", datetime(2028, 2, 29, tzinfo=UTC), datetime(2028, 3, 31, tzinfo=UTC)),
-    (datetime(2028, 2, 29, tzinfo=UTC), "year", datetime(2029, 2, 28, tzinfo=UTC), datetime(2030, 2, 28, tzinfo=UTC)),
-    (datetime(2028, 2, 29, tzinfo=UTC), "year", datetime(2031, 2, 28, tzinfo=UTC), datetime(2032, 2, 29, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("anchor", "cycle", "end", "next_end"),
+    [
+        (JAN_31, "month", datetime(2027, 3, 31, 10, tzinfo=UTC), datetime(2027, 4, 30, 10, tzinfo=UTC)),
+        (JAN_31, "month", datetime(2027, 4, 30, 10, tzinfo=UTC), datetime(2027, 5, 31, 10, tzinfo=UTC)),
+        (
+            datetime(2028, 1, 31, tzinfo=UTC),
+            "month",
+            datetime(2028, 2, 29, tzinfo=UTC),
+            datetime(2028, 3, 31, tzinfo=UTC),
+        ),
+        (
+            datetime(2028, 2, 29, tzinfo=UTC),
+            "year",
+            datetime(2029, 2, 28, tzinfo=UTC),
+            datetime(2030, 2, 28, tzinfo=UTC),
+        ),
+        (
+            datetime(2028, 2, 29, tzinfo=UTC),
+            "year",
+            datetime(2031, 2, 28, tzinfo=UTC),
+            datetime(2032, 2, 29, tzinfo=UTC),
+        ),
+    ],
+)
 def test_periods_follow_the_anchor_across_month_ends_and_leap_years(anchor, cycle, end, next_end):
     result = renew(monthly(anchor=anchor, billing_cycle=cycle, period_start=anchor, period_end=end))
     assert (result.period_start, result.period_end) == (end, next_end)

@@ -35,17 +35,28 @@ WIDTHS = (1280, 375)
 
 _database_url = os.environ.get("SEATPLAN_DATABASE_URL", "")
 if _database_url and not _database_url.startswith("sqlite"):
-    pytest.skip("browser tests run their own server on a fresh SQLite file, so they run once per CI run: in the "
-                f"SQLite pass, not in this one against {_database_url.split('://')[0]}", allow_module_level=True)
+    pytest.skip(
+        "browser tests run their own server on a fresh SQLite file, so they run once per CI run: in the "
+        f"SQLite pass, not in this one against {_database_url.split('://')[0]}",
+        allow_module_level=True,
+    )
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium; browsers are never downloaded)",
-                allow_module_level=True)
+    pytest.skip(
+        f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium; browsers are never downloaded)",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed in the venv")
 expect = sync_api.expect
 Page = sync_api.Page
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 # ---------------------------------------------------------------- the server and the browser
@@ -75,20 +86,35 @@ def _api(server: str, method: str, path: str, key: str, body: dict | None = None
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     if idempotency:
         headers["Idempotency-Key"] = idempotency
-    request = urllib.request.Request(f"{server}/api/v1{path}", method=method, headers=headers,
-                                     data=json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(
+        f"{server}/api/v1{path}",
+        method=method,
+        headers=headers,
+        data=json.dumps(body).encode() if body is not None else None,
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - local
         return json.loads(answer.read())
 
 
 def start_sessions(server: str, count: int) -> None:
     """What the test cloud does: start `count` runs for Demo Co as its member, through the REST API."""
-    made = subprocess.run([_seatplan_command(), "operator-key", "--email", "ops@vendor.test"], env=SERVER_ENV[server],
-                          capture_output=True, text=True, check=True, timeout=60)  # noqa: S603 - our own command
+    made = subprocess.run(
+        [_seatplan_command(), "operator-key", "--email", "ops@vendor.test"],
+        env=SERVER_ENV[server],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )  # noqa: S603 - our own command
     operator = made.stdout.strip().splitlines()[-1]
     account = _api(server, "GET", "/accounts?q=Demo", operator)["data"][0]["id"]
-    member = _api(server, "POST", f"/accounts/{account}/api_keys", operator,
-                  {"name": "test cloud", "user_email": "member@demo.test"})["key"]
+    member = _api(
+        server,
+        "POST",
+        f"/accounts/{account}/api_keys",
+        operator,
+        {"name": "test cloud", "user_email": "member@demo.test"},
+    )["key"]
     for number in range(count):
         run_type = ("desktop_browser", "mobile_browser", "mobile_native")[number % 3]
         _api(server, "POST", f"/accounts/{account}/sessions", member, {"run_type": run_type}, f"run-{number}")
@@ -99,13 +125,22 @@ def server() -> Iterator[str]:
     """`seatplan run` on a fresh SQLite file in a temporary folder; its base address."""
     folder = Path(tempfile.mkdtemp(prefix="seatplan-e2e-"))
     port = _free_port()
-    env = {**os.environ,
-           "SEATPLAN_DATABASE_URL": f"sqlite:///{folder / 'e2e.sqlite3'}",  # absolute path: sqlite:////tmp/…
-           "SEATPLAN_VAR_DIR": str(folder), "SEATPLAN_SANDBOX": "1", "SEATPLAN_DEBUG": "1"}
+    env = {
+        **os.environ,
+        "SEATPLAN_DATABASE_URL": f"sqlite:///{folder / 'e2e.sqlite3'}",  # absolute path: sqlite:////tmp/…
+        "SEATPLAN_VAR_DIR": str(folder),
+        "SEATPLAN_SANDBOX": "1",
+        "SEATPLAN_DEBUG": "1",
+    }
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - our own command
         [_seatplan_command(), "run", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     SERVER_ENV[base] = env
     try:
@@ -185,7 +220,8 @@ class Visit:
 
     def _layout_check(self, file: str, width: int) -> None:
         """Warn (not fail) about layout faults a screenshot shows: sideways scrolling, a menu off the screen."""
-        faults = self.page.evaluate("""(width) => {
+        faults = self.page.evaluate(
+            """(width) => {
             const faults = [];
             const wide = document.documentElement.scrollWidth;
             if (wide > width) faults.push(`the page is ${wide}px wide and scrolls sideways`);
@@ -195,7 +231,9 @@ class Visit:
                     faults.push(`an open menu spans x=${Math.round(box.left)}..${Math.round(box.right)}`);
             });
             return faults;
-        }""", width)
+        }""",
+            width,
+        )
         for fault in faults:
             warnings.warn(f"{file}: {fault}", LayoutWarning, stacklevel=3)
 
@@ -300,8 +338,11 @@ def test_admin_and_member_see_no_upgrade_and_are_refused_checkout(visit, email):
     expect(nav.get_by_role("link", name="People and roles")).to_be_visible()
     expect(nav.get_by_role("link", name="Payment method")).to_have_count(0)
     sid = v.subscription_id()
-    for path, name in [(f"/settings/subscriptions/{sid}/upgrade/", "checkout-403"), ("/billing/", "billing-403"),
-                       (f"/settings/subscriptions/{sid}/cancel/", "cancel-403")]:
+    for path, name in [
+        (f"/settings/subscriptions/{sid}/upgrade/", "checkout-403"),
+        ("/billing/", "billing-403"),
+        (f"/settings/subscriptions/{sid}/cancel/", "cancel-403"),
+    ]:
         assert v.goto(path).status == 403, path
         v.shot(name)
     v.goto("/people/")
@@ -470,10 +511,17 @@ def test_signed_out_home_goes_to_sign_in(browser, server):
 def test_operator_signs_in_to_the_back_office_and_sees_revenue(visit, server):
     """An operator (staff user) signs in through the back office and opens the revenue dashboard."""
     python = Path(_seatplan_command()).with_name("python")
-    make = ("from seatplan.accounts.models import User; "
-            "User.objects.create_user(email='ops-web@vendor.test', password='seatplan-demo', is_staff=True)")
-    subprocess.run([str(python), "-m", "django", "shell", "-c", make], check=True, capture_output=True, timeout=60,
-                   env={**SERVER_ENV[server], "DJANGO_SETTINGS_MODULE": "seatplan.settings"})  # noqa: S603
+    make = (
+        "from seatplan.accounts.models import User; "
+        "User.objects.create_user(email='ops-web@vendor.test', password='seatplan-demo', is_staff=True)"
+    )
+    subprocess.run(
+        [str(python), "-m", "django", "shell", "-c", make],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env={**SERVER_ENV[server], "DJANGO_SETTINGS_MODULE": "seatplan.settings"},
+    )  # noqa: S603
     v = visit("operator")
     page = v.page
     v.goto("/operator/revenue/")
@@ -483,6 +531,7 @@ def test_operator_signs_in_to_the_back_office_and_sees_revenue(visit, server):
     page.locator("input[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/operator/revenue/$"))
     expect(page.get_by_role("heading", name="Revenue", level=1)).to_be_visible()
+
     # Demo Co's subscription (5 sessions at $149 a month when seeded; earlier flows may have upgraded it)
     def cents(label: str) -> int:
         text = page.locator(".meter").filter(has_text=label).locator(".meter-value").inner_text()

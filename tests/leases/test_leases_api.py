@@ -23,8 +23,11 @@ class Runner:
 
     def acquire(self, run_type: str = "desktop_browser", key: str | None = None, **extra):
         self.count += 1
-        return self.api.post(f"/accounts/{self.account_id}/sessions", {"run_type": run_type, **extra},
-                             key=key or f"{self.who}-run-{self.count}")
+        return self.api.post(
+            f"/accounts/{self.account_id}/sessions",
+            {"run_type": run_type, **extra},
+            key=key or f"{self.who}-run-{self.count}",
+        )
 
     def get(self, lease_id: str):
         return self.api.get(f"/sessions/{lease_id}")
@@ -57,7 +60,8 @@ def test_fill_queue_refuse_and_release_grants_the_head(world):
     assert body["account"] == world.account.pk and body["position"] is None
     queued = [runner.acquire("mobile_native") for _ in range(6)]  # up to 3 × the limit
     assert [(r.status_code, r.json()["status"], r.json()["position"]) for r in queued] == [
-        (202, "queued", n) for n in range(1, 7)]
+        (202, "queued", n) for n in range(1, 7)
+    ]
 
     before = snapshot(world)
     refused = runner.acquire()
@@ -76,9 +80,14 @@ def test_fill_queue_refuse_and_release_grants_the_head(world):
     assert [runner.get(r.json()["id"]).json()["position"] for r in queued[1:]] == [1, 2, None, 3, 4]
     # releasing again answers the same (idempotent) and frees nothing more
     assert runner.release(granted[0].json()["id"]).json()["status"] == "released"
-    assert runner.usage() == {"limit": 2, "in_use": 2, "queued": 4, "peak_today": 2,
-                              "in_use_by_run_type": {"desktop_browser": 1, "mobile_browser": 0, "mobile_native": 1},
-                              "queued_by_run_type": {"desktop_browser": 0, "mobile_browser": 0, "mobile_native": 4}}
+    assert runner.usage() == {
+        "limit": 2,
+        "in_use": 2,
+        "queued": 4,
+        "peak_today": 2,
+        "in_use_by_run_type": {"desktop_browser": 1, "mobile_browser": 0, "mobile_native": 1},
+        "queued_by_run_type": {"desktop_browser": 0, "mobile_browser": 0, "mobile_native": 4},
+    }
 
 
 def test_upgrade_grants_the_queue_at_once(world, django_capture_on_commit_callbacks):
@@ -87,8 +96,9 @@ def test_upgrade_grants_the_queue_at_once(world, django_capture_on_commit_callba
     leases = [runner.acquire().json() for _ in range(5)]
     assert [lease["status"] for lease in leases] == ["granted"] * 2 + ["queued"] * 3
     owner = world.api("owner")
-    quote = owner.post(f"/accounts/{world.account.pk}/quotes",
-                       {"subscription": sub["id"], "billing_cycle": "month", "quantity": 4}).json()
+    quote = owner.post(
+        f"/accounts/{world.account.pk}/quotes", {"subscription": sub["id"], "billing_cycle": "month", "quantity": 4}
+    ).json()
     with django_capture_on_commit_callbacks(execute=True):
         assert owner.post(f"/quotes/{quote['id']}/checkout", key="upgrade").status_code == 200
     # granted by the checkout's commit hook, before anyone polls
@@ -188,8 +198,13 @@ def test_when_nothing_is_live_queued_requests_are_cancelled(world, clock):
     refused = runner.acquire()
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "no_active_subscription")
     assert runner.usage() | {"in_use_by_run_type": None, "queued_by_run_type": None} == {
-        "limit": 0, "in_use": 1, "queued": 0, "peak_today": 1, "in_use_by_run_type": None,
-        "queued_by_run_type": None}
+        "limit": 0,
+        "in_use": 1,
+        "queued": 0,
+        "peak_today": 1,
+        "in_use_by_run_type": None,
+        "queued_by_run_type": None,
+    }
     clock.instant = T0 + timedelta(days=31, hours=3)
     assert runner.get(running["id"]).json()["status"] == "expired"
 
@@ -218,10 +233,13 @@ def test_roles(world):
     assert manager.post(f"/sessions/{lease.pk}/heartbeat").status_code == 403
     assert manager.delete(f"/sessions/{lease.pk}").status_code == 403
     outsider = world.api("outsider")
-    assert outsider.post(f"/accounts/{account}/sessions", {"run_type": "desktop_browser"},
-                         key="x").status_code == 404
-    for response in (outsider.get(f"/sessions/{lease.pk}"), outsider.delete(f"/sessions/{lease.pk}"),
-                     outsider.post(f"/sessions/{lease.pk}/heartbeat"), outsider.get(f"/accounts/{account}/usage")):
+    assert outsider.post(f"/accounts/{account}/sessions", {"run_type": "desktop_browser"}, key="x").status_code == 404
+    for response in (
+        outsider.get(f"/sessions/{lease.pk}"),
+        outsider.delete(f"/sessions/{lease.pk}"),
+        outsider.post(f"/sessions/{lease.pk}/heartbeat"),
+        outsider.get(f"/accounts/{account}/usage"),
+    ):
         assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
     assert world.api("operator").get(f"/sessions/{lease.pk}").status_code == 200
     assert SessionLease.objects.get(pk=lease.pk).status == "granted"
@@ -246,8 +264,12 @@ def test_idempotency_key_is_required_and_replays(world):
 def test_invalid_requests(world):
     subscribe(world, quantity=1)
     runner = Runner(world)
-    cases = [({"run_type": "tablet"}, "run_type_invalid"), ({"ttl_seconds": 59}, "ttl_seconds_invalid"),
-             ({"ttl_seconds": 86_401}, "ttl_seconds_invalid"), ({"ttl_seconds": "60"}, "ttl_seconds_invalid")]
+    cases = [
+        ({"run_type": "tablet"}, "run_type_invalid"),
+        ({"ttl_seconds": 59}, "ttl_seconds_invalid"),
+        ({"ttl_seconds": 86_401}, "ttl_seconds_invalid"),
+        ({"ttl_seconds": "60"}, "ttl_seconds_invalid"),
+    ]
     for extra, code in cases:
         response = runner.acquire(**{"run_type": "desktop_browser", **extra})
         assert (response.status_code, response.json()["error"]["code"]) == (422, code), extra

@@ -16,7 +16,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REQUESTS = 64
 
 
-
 def assert_pool_matches_leases(account_id):
     pool = SessionPool.objects.get(pk=account_id)
     counts = Counter(SessionLease.objects.filter(account_id=account_id).values_list("status", flat=True))
@@ -41,8 +40,9 @@ def test_64_concurrent_acquires_at_limit_8(world):
     assert Counter(leases.values_list("status", flat=True)) == {"granted": 8, "queued": 24}
     # the queue order is the order positions were given in
     by_ticket = list(leases.filter(status="queued").order_by("ticket").values_list("pk", flat=True))
-    by_position = [body["id"] for _, body in sorted(((b["position"], b) for s, b in results if s == 202),
-                                                    key=lambda pair: pair[0])]
+    by_position = [
+        body["id"] for _, body in sorted(((b["position"], b) for s, b in results if s == 202), key=lambda pair: pair[0])
+    ]
     assert by_ticket == by_position
     assert_pool_matches_leases(world.account.pk)
 

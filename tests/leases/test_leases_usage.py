@@ -22,8 +22,9 @@ def test_daily_peaks_are_per_utc_day_zero_filled_and_carry_running_sessions(worl
     Subscription.objects.filter(account=account).update(created_at=clock.instant)
 
     def acquire(ttl=86_400):
-        return lease_acquire(actor=member, account_id=account.pk, run_type="desktop_browser", ttl_seconds=ttl,
-                             now=clock.instant)
+        return lease_acquire(
+            actor=member, account_id=account.pk, run_type="desktop_browser", ttl_seconds=ttl, now=clock.instant
+        )
 
     clock.instant = T0 - timedelta(days=2)  # Jan 13: 3 at once, then 1 left running overnight
     first = [acquire() for _ in range(3)]
@@ -37,8 +38,13 @@ def test_daily_peaks_are_per_utc_day_zero_filled_and_carry_running_sessions(worl
     lease_release(actor=member, lease=first[2], now=clock.instant)
     clock.instant = T0  # Jan 15: nothing
     peaks = daily_peaks(account, clock.instant, days=5)
-    assert peaks == [(date(2027, 1, 11), 0), (date(2027, 1, 12), 0), (date(2027, 1, 13), 3),
-                     (date(2027, 1, 14), 2), (date(2027, 1, 15), 0)]
+    assert peaks == [
+        (date(2027, 1, 11), 0),
+        (date(2027, 1, 12), 0),
+        (date(2027, 1, 13), 3),
+        (date(2027, 1, 14), 2),
+        (date(2027, 1, 15), 0),
+    ]
     assert UsageMinute.objects.filter(account=account).count() == 3  # compact: one row per changed minute
     assert usage_now(account, clock.instant)["peak_today"] == 0
 
@@ -50,16 +56,22 @@ def test_usage_now_counts_by_run_type_and_ignores_what_is_over(world, clock):
         lease_acquire(actor=member, account_id=world.account.pk, run_type=run_type, ttl_seconds=ttl, now=T0)
     clock.instant = T0 + timedelta(seconds=61)  # the first lease is over, nobody recorded it yet
     usage = usage_now(world.account, clock.instant)
-    assert usage == {"limit": 2, "in_use": 1, "queued": 1, "peak_today": 2,
-                     "in_use_by_run_type": {"desktop_browser": 0, "mobile_browser": 1, "mobile_native": 0},
-                     "queued_by_run_type": {"desktop_browser": 1, "mobile_browser": 0, "mobile_native": 0}}
+    assert usage == {
+        "limit": 2,
+        "in_use": 1,
+        "queued": 1,
+        "peak_today": 2,
+        "in_use_by_run_type": {"desktop_browser": 0, "mobile_browser": 1, "mobile_native": 0},
+        "queued_by_run_type": {"desktop_browser": 1, "mobile_browser": 0, "mobile_native": 0},
+    }
 
 
 def test_the_billing_job_expires_leases_and_grants_the_queue(world):
     subscribe(world, quantity=1)
     member = world.actor("member")
-    running = lease_acquire(actor=member, account_id=world.account.pk, run_type="desktop_browser", ttl_seconds=60,
-                            now=T0)
+    running = lease_acquire(
+        actor=member, account_id=world.account.pk, run_type="desktop_browser", ttl_seconds=60, now=T0
+    )
     waiting = lease_acquire(actor=member, account_id=world.account.pk, run_type="desktop_browser", now=T0)
     assert leases_expire(now=T0 + timedelta(seconds=59)) == 1  # the queued account is looked at
     assert SessionLease.objects.get(pk=running.pk).status == "granted"

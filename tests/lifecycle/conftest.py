@@ -60,8 +60,9 @@ class Clocked:
         assert response.status_code == 200, response.json()
         return response.json()
 
-    def subscribe(self, *, quantity: int = 5, cycle: str = "month", code: str | None = None,
-                  subscription: str | None = None) -> dict:
+    def subscribe(
+        self, *, quantity: int = 5, cycle: str = "month", code: str | None = None, subscription: str | None = None
+    ) -> dict:
         body = {"product": "testcloud", "billing_cycle": cycle, "quantity": quantity, "discount_code": code}
         if subscription:
             body["subscription"] = subscription

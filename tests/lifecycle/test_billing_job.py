@@ -65,8 +65,13 @@ def test_a_worker_that_died_after_claiming_is_finished_by_the_next_pass_with_one
     sub = subscribe(world, quantity=3)["subscription"]
     charges, count = _claim_and_issue(now=MONTH_LATER, account_ids=None, batch_size=10, skip=set())
     assert count == 1  # claimed, invoice issued open, attempt pending: then the process died
-    get_gateway().charge(token=charges[0].token, amount=charges[0].amount, currency="USD",
-                         idempotency_key=charges[0].key, now=MONTH_LATER)  # ... even after charging
+    get_gateway().charge(
+        token=charges[0].token,
+        amount=charges[0].amount,
+        currency="USD",
+        idempotency_key=charges[0].key,
+        now=MONTH_LATER,
+    )  # ... even after charging
     assert billing_run(now=MONTH_LATER + timedelta(minutes=1))["recovered"] == 0  # maybe still running
     assert billing_run(now=MONTH_LATER + timedelta(minutes=11))["recovered"] == 1
     invoice = Invoice.objects.filter(subscription_id=sub["id"]).order_by("-sequence").first()
@@ -93,17 +98,27 @@ def _database_url() -> str:
 
 
 def _bill_in_processes(processes: int, now: datetime) -> list[subprocess.CompletedProcess]:
-    env = {**os.environ, "SEATPLAN_DATABASE_URL": _database_url(), "SEATPLAN_SANDBOX": "1",
-           "SEATPLAN_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    env = {
+        **os.environ,
+        "SEATPLAN_DATABASE_URL": _database_url(),
+        "SEATPLAN_SANDBOX": "1",
+        "SEATPLAN_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    }
     command = [sys.executable, "-m", "seatplan.cli", "bill", "--now", now.isoformat(), "--no-deliver"]
-    running = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for _ in range(processes)]
+    running = [
+        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
     return [subprocess.CompletedProcess(p.args, p.wait(timeout=600), *p.communicate()) for p in running]
 
 
 def _check_each_renewed_once(sub_ids: list[str], due_at: datetime) -> None:
-    per_sub = dict(Invoice.objects.filter(subscription_id__in=sub_ids).values_list("subscription_id")
-                   .annotate(n=Count("pk")).values_list("subscription_id", "n"))
+    per_sub = dict(
+        Invoice.objects.filter(subscription_id__in=sub_ids)
+        .values_list("subscription_id")
+        .annotate(n=Count("pk"))
+        .values_list("subscription_id", "n")
+    )
     assert len(per_sub) == len(sub_ids) and set(per_sub.values()) == {1}
     assert SandboxCharge.objects.count() == len(sub_ids)
     assert Subscription.objects.filter(pk__in=sub_ids, current_period_start=due_at).count() == len(sub_ids)
@@ -111,8 +126,11 @@ def _check_each_renewed_once(sub_ids: list[str], due_at: datetime) -> None:
     assert invoice_numbers_gapless()
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="4 workers × 2,000 renewals needs PostgreSQL row locks (SKIP LOCKED); "
-                                            "the SQLite variant below runs 2 processes")
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="4 workers × 2,000 renewals needs PostgreSQL row locks (SKIP LOCKED); "
+    "the SQLite variant below runs 2 processes",
+)
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_four_worker_processes_renew_2000_subscriptions_each_exactly_once():

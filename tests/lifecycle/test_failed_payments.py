@@ -16,8 +16,10 @@ GATEWAY_ERROR = {**VISA, "card_number": "4000000000000119"}
 
 
 def attempts(clocked) -> list[tuple[str, str, str]]:
-    return [(a.created_at.isoformat()[:16], a.status, a.failure_code)
-            for a in PaymentAttempt.objects.filter(quote__isnull=True).order_by("created_at", "pk")]
+    return [
+        (a.created_at.isoformat()[:16], a.status, a.failure_code)
+        for a in PaymentAttempt.objects.filter(quote__isnull=True).order_by("created_at", "pk")
+    ]
 
 
 def declined_at_renewal(clocked) -> dict:
@@ -39,8 +41,10 @@ def test_decline_makes_it_past_due_and_retries_then_a_new_card_pays_at_once(cloc
     assert "/billing/payment-method/" in clocked.mail_bodies()[-1]
 
     clocked.advance(RENEWAL + 2 * DAY)  # the day-1 retry
-    assert attempts(clocked) == [("2027-02-28T10:00", "failed", "card_declined"),
-                                 ("2027-03-01T10:00", "failed", "card_declined")]
+    assert attempts(clocked) == [
+        ("2027-02-28T10:00", "failed", "card_declined"),
+        ("2027-03-01T10:00", "failed", "card_declined"),
+    ]
     assert clocked.subscription(sub["id"])["status"] == "past_due"
 
     clocked.card(VISA)  # retried before the request returns
@@ -59,8 +63,13 @@ def test_seven_days_unpaid_ends_it_and_the_invoice_is_uncollectible(clocked):
     assert clocked.subscription(sub["id"])["status"] == "past_due"
     assert session_limit(clocked.account_id, RENEWAL + 6 * DAY) == 5
     clocked.advance(RENEWAL + 8 * DAY)
-    assert [a[0][:10] for a in attempts(clocked)] == ["2027-02-28", "2027-03-01", "2027-03-03", "2027-03-05",
-                                                     "2027-03-07"]
+    assert [a[0][:10] for a in attempts(clocked)] == [
+        "2027-02-28",
+        "2027-03-01",
+        "2027-03-03",
+        "2027-03-05",
+        "2027-03-07",
+    ]
     ended = clocked.subscription(sub["id"])
     assert (ended["status"], ended["ended_at"]) == ("ended", "2027-03-07T10:00:00Z")
     assert clocked.invoices()[1]["status"] == "uncollectible"
@@ -98,6 +107,7 @@ def test_no_card_at_renewal_is_a_decline(clocked):
 
 def test_a_past_due_subscription_must_be_paid_before_an_upgrade(clocked):
     sub = declined_at_renewal(clocked)
-    refused = clocked.owner.post(f"/accounts/{clocked.account_id}/quotes",
-                                 {"subscription": sub["id"], "billing_cycle": "month", "quantity": 6})
+    refused = clocked.owner.post(
+        f"/accounts/{clocked.account_id}/quotes", {"subscription": sub["id"], "billing_cycle": "month", "quantity": 6}
+    )
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "subscription_past_due")

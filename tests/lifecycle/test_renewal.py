@@ -27,22 +27,43 @@ def test_a_year_of_monthly_renewals_follows_the_anchor_with_one_receipt_and_remi
     clocked.advance(datetime(2027, 2, 28, 10, 0, tzinfo=UTC))
     renewed = clocked.subscription(sub["id"])
     assert (renewed["status"], renewed["current_period_start"], renewed["current_period_end"]) == (
-        "active", "2027-02-28T10:00:00Z", "2027-03-31T10:00:00Z")
+        "active",
+        "2027-02-28T10:00:00Z",
+        "2027-03-31T10:00:00Z",
+    )
     second = clocked.invoices()[1]
     assert (second["number"], second["status"], second["total"], second["amount_paid"]) == (
-        "SP-000002", "paid", 74500, 74500)
-    assert [(li["kind"], li["quantity"], li["amount"], li["period_start"], li["period_end"], li["proration"])
-            for li in second["lines"]] == [
-        ("charge", 5, 74500, "2027-02-28T10:00:00Z", "2027-03-31T10:00:00Z", False)]
-    assert clocked.subjects()[1:] == ["Your TestCloud subscription renews on February 28, 2027",
-                                      "Receipt for invoice SP-000002 ($745.00)"]
+        "SP-000002",
+        "paid",
+        74500,
+        74500,
+    )
+    assert [
+        (li["kind"], li["quantity"], li["amount"], li["period_start"], li["period_end"], li["proration"])
+        for li in second["lines"]
+    ] == [("charge", 5, 74500, "2027-02-28T10:00:00Z", "2027-03-31T10:00:00Z", False)]
+    assert clocked.subjects()[1:] == [
+        "Your TestCloud subscription renews on February 28, 2027",
+        "Receipt for invoice SP-000002 ($745.00)",
+    ]
 
     clocked.advance(datetime(2028, 1, 31, 10, 0, tzinfo=UTC))  # eleven more in one advance
     invoices = clocked.invoices()
     assert len(invoices) == 13 and all(i["status"] == "paid" for i in invoices)
     assert [i["lines"][0]["period_end"][:10] for i in invoices[1:]] == [
-        "2027-03-31", "2027-04-30", "2027-05-31", "2027-06-30", "2027-07-31", "2027-08-31", "2027-09-30",
-        "2027-10-31", "2027-11-30", "2027-12-31", "2028-01-31", "2028-02-29"]
+        "2027-03-31",
+        "2027-04-30",
+        "2027-05-31",
+        "2027-06-30",
+        "2027-07-31",
+        "2027-08-31",
+        "2027-09-30",
+        "2027-10-31",
+        "2027-11-30",
+        "2027-12-31",
+        "2028-01-31",
+        "2028-02-29",
+    ]
     subjects = clocked.subjects()
     assert sum(s.startswith("Receipt") for s in subjects) == 13
     assert sum(s.startswith("Your TestCloud subscription renews") for s in subjects) == 12
@@ -72,8 +93,13 @@ def test_annual_from_feb_29_renews_feb_28(clock, db):
     assert sub["current_period_end"] == "2029-02-28T09:00:00Z"
     clocked.advance(datetime(2032, 3, 1, tzinfo=UTC))
     ends = [i["lines"][0]["period_end"] for i in clocked.invoices()]
-    assert ends == ["2029-02-28T09:00:00Z", "2030-02-28T09:00:00Z", "2031-02-28T09:00:00Z",
-                    "2032-02-29T09:00:00Z", "2033-02-28T09:00:00Z"]
+    assert ends == [
+        "2029-02-28T09:00:00Z",
+        "2030-02-28T09:00:00Z",
+        "2031-02-28T09:00:00Z",
+        "2032-02-29T09:00:00Z",
+        "2033-02-28T09:00:00Z",
+    ]
     assert [i["total"] for i in clocked.invoices()] == [298000] * 5
 
 
@@ -134,8 +160,9 @@ def test_scheduled_change_on_an_ended_subscription_is_refused(clocked):
 
 
 def test_repeating_discount_runs_out_after_its_cycles(clocked):
-    created = clocked.operator.post("/discount_codes", {"code": "SPRING20", "percent_off": "20",
-                                                        "duration": "repeating", "duration_in_cycles": 3})
+    created = clocked.operator.post(
+        "/discount_codes", {"code": "SPRING20", "percent_off": "20", "duration": "repeating", "duration_in_cycles": 3}
+    )
     assert created.status_code == 201, created.json()
     clocked.card()
     done = clocked.subscribe(quantity=5, code="SPRING20")

@@ -35,8 +35,9 @@ def test_columns_build_gives_the_instance_the_orm_reads():
     # A saved instance behaves as one the ORM read: relations load, and a save updates the row.
     built.refresh_from_db()
     assert built.email == "columns@example.com"
-    sub_built = Columns(Subscription, "s").build(row=tuple(getattr(sub, f.attname)
-                                                           for f in Subscription._meta.concrete_fields))
+    sub_built = Columns(Subscription, "s").build(
+        row=tuple(getattr(sub, f.attname) for f in Subscription._meta.concrete_fields)
+    )
     assert sub_built.account.pk == sub.account_id
     sub_built.quantity += 1
     sub_built.save(update_fields=["quantity"])
@@ -58,10 +59,19 @@ def test_any_matches_what_in_matches():
 def test_copy_rows_writes_tuples_as_the_orm_reads_them_back():
     account_id = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0]).account_id
     columns = ["account_id", "actor", "action", "object_type", "object_id", "before", "after", "created_at"]
-    copy_rows(AuditEntry, columns, [(account_id, "system", "test.copied", "Subscription", f"sub_{i}",
-                                     None, {"quantity": i}, NOW) for i in range(30)])
-    rows = list(AuditEntry.objects.filter(action="test.copied").order_by("object_id")
-                .values_list("object_id", "before", "after", "created_at"))
+    copy_rows(
+        AuditEntry,
+        columns,
+        [
+            (account_id, "system", "test.copied", "Subscription", f"sub_{i}", None, {"quantity": i}, NOW)
+            for i in range(30)
+        ],
+    )
+    rows = list(
+        AuditEntry.objects.filter(action="test.copied")
+        .order_by("object_id")
+        .values_list("object_id", "before", "after", "created_at")
+    )
     assert len(rows) == 30
     assert rows[0] == ("sub_0", None, {"quantity": 0}, NOW)
 
@@ -77,8 +87,10 @@ def test_copy_rows_refuses_a_column_list_that_is_not_the_table_and_writes_nothin
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the `_like` indexes are PostgreSQL's")
 def test_no_like_indexes_on_seatplan_tables():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema() "
-                       "AND indexdef LIKE %s", ["%varchar_pattern_ops%"])
+        cursor.execute(
+            "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexdef LIKE %s",
+            ["%varchar_pattern_ops%"],
+        )
         found = [row for row in cursor.fetchall() if not row[0].startswith(("auth_", "django_"))]
     assert found == []
 
@@ -93,10 +105,17 @@ def test_together_sends_independent_writes_as_one_statement_in_the_order_written
     sub = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0])
     sent = []
     real = sqlrows._run_kept
-    monkeypatch.setattr(sqlrows, "_run_kept", lambda db, sql, params, want: sent.append(sql) or real(
-        db, sql, params, want))
-    entry = AuditEntry(account_id=sub.account_id, actor="system", action="test.together", object_type="x",
-                       object_id="1", created_at=NOW)
+    monkeypatch.setattr(
+        sqlrows, "_run_kept", lambda db, sql, params, want: sent.append(sql) or real(db, sql, params, want)
+    )
+    entry = AuditEntry(
+        account_id=sub.account_id,
+        actor="system",
+        action="test.together",
+        object_type="x",
+        object_id="1",
+        created_at=NOW,
+    )
     with transaction.atomic(), together():
         sub.quantity = 7
         update(sub, ["quantity"])
@@ -114,7 +133,9 @@ def test_together_sends_independent_writes_as_one_statement_in_the_order_written
         update(sub, ["quantity"])
     assert Subscription.objects.get(pk=sub.pk).quantity == 10
     assert sorted(AuditEntry.objects.filter(object_type="x").values_list("action", flat=True)) == [
-        "test.after", "test.together"]
+        "test.after",
+        "test.together",
+    ]
     if connection.vendor == "postgresql":
         # update + insert in one, the read, update, update, insert + update in one
         assert [sql.startswith("WITH") for sql in sent] == [True, False, False, False, True]
@@ -144,12 +165,26 @@ def test_copy_rows_in_a_together_block_comes_after_the_writes_held_before_it():
 
     account_id = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0]).account_id
     with transaction.atomic(), together():
-        insert(AuditEntry(account_id=account_id, actor="system", action="test.first", object_type="x",
-                          object_id="1", created_at=NOW), read_keys=False)
-        copy_rows(AuditEntry, ["account_id", "actor", "action", "object_type", "object_id", "before", "after",
-                               "created_at"], [(account_id, "system", "test.second", "x", "2", None, None, NOW)])
+        insert(
+            AuditEntry(
+                account_id=account_id,
+                actor="system",
+                action="test.first",
+                object_type="x",
+                object_id="1",
+                created_at=NOW,
+            ),
+            read_keys=False,
+        )
+        copy_rows(
+            AuditEntry,
+            ["account_id", "actor", "action", "object_type", "object_id", "before", "after", "created_at"],
+            [(account_id, "system", "test.second", "x", "2", None, None, NOW)],
+        )
     assert list(AuditEntry.objects.filter(object_type="x").order_by("pk").values_list("action", flat=True)) == [
-        "test.first", "test.second"]
+        "test.first",
+        "test.second",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

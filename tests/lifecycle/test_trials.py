@@ -23,7 +23,11 @@ def test_trial_is_free_runs_14_days_with_2_sessions_and_ends_by_itself(clocked):
     assert created.status_code == 201, created.json()
     trial = created.json()
     assert (trial["quantity"], trial["status"], trial["trial_end"], trial["current_period_end"]) == (
-        2, "active", "2027-02-14T10:00:00Z", "2027-02-14T10:00:00Z")
+        2,
+        "active",
+        "2027-02-14T10:00:00Z",
+        "2027-02-14T10:00:00Z",
+    )
     assert clocked.invoices() == []
     assert session_limit(clocked.account_id, JAN_31) == 2
     again = start_trial(clocked)
@@ -35,8 +39,10 @@ def test_trial_is_free_runs_14_days_with_2_sessions_and_ends_by_itself(clocked):
     ended = clocked.subscription(trial["id"])
     assert (ended["status"], ended["ended_at"]) == ("ended", "2027-02-14T10:00:00Z")
     assert clocked.invoices() == [] and SandboxCharge.objects.count() == 0
-    assert clocked.subjects() == ["Your TestCloud trial ends on February 14, 2027",
-                                  "Your TestCloud subscription has ended"]
+    assert clocked.subjects() == [
+        "Your TestCloud trial ends on February 14, 2027",
+        "Your TestCloud subscription has ended",
+    ]
     after = start_trial(clocked)
     assert (after.status_code, after.json()["error"]["code"]) == (409, "trial_already_used")
 
@@ -59,15 +65,20 @@ def test_checkout_converts_the_trial_at_full_price_from_that_moment(clocked):
     trial = start_trial(clocked).json()
     clocked.card()
     clocked.advance(JAN_31 + timedelta(days=5))
-    quote = clocked.owner.post(f"/accounts/{clocked.account_id}/quotes",
-                               {"subscription": trial["id"], "billing_cycle": "month", "quantity": 3}).json()
+    quote = clocked.owner.post(
+        f"/accounts/{clocked.account_id}/quotes", {"subscription": trial["id"], "billing_cycle": "month", "quantity": 3}
+    ).json()
     assert [(li["kind"], li["quantity"], li["amount"], li["proration"]) for li in quote["lines"]] == [
-        ("charge", 3, 44700, False)]
+        ("charge", 3, 44700, False)
+    ]
     done = clocked.subscribe(quantity=3, subscription=trial["id"])
     converted = done["subscription"]
     assert converted["id"] == trial["id"]
     assert (converted["current_period_start"], converted["current_period_end"], converted["auto_renew"]) == (
-        "2027-02-05T10:00:00Z", "2027-03-05T10:00:00Z", True)
+        "2027-02-05T10:00:00Z",
+        "2027-03-05T10:00:00Z",
+        True,
+    )
     assert done["invoice"]["amount_paid"] == 44700
     clocked.advance(datetime(2027, 3, 6, tzinfo=UTC))  # past the old trial end and the first renewal
     renewed = clocked.subscription(trial["id"])

@@ -82,8 +82,13 @@ def test_an_event_is_delivered_signed_once(endpoint):
     assert len(endpoint.received) == 1
     received = endpoint.received[0]
     body = _verify(received)
-    assert body == {"id": f"evt_{event.pk}", "type": "invoice.paid", "created_at": NOW.isoformat(), "account": None,
-                    "data": {"invoice": "inv_1", "number": "SP-000001"}}
+    assert body == {
+        "id": f"evt_{event.pk}",
+        "type": "invoice.paid",
+        "created_at": NOW.isoformat(),
+        "account": None,
+        "data": {"invoice": "inv_1", "number": "SP-000001"},
+    }
     assert received["headers"]["Seatplan-Event-Id"] == f"evt_{event.pk}"
     assert received["headers"]["Content-Type"] == "application/json"
     delivery = WebhookDelivery.objects.get()
@@ -190,10 +195,20 @@ def test_four_workers_at_once_send_each_event_once(endpoint):
 
 
 def test_endpoints_without_a_secret_are_refused_at_start(tmp_path):
-    env = {**os.environ, "SEATPLAN_WEBHOOK_URLS": "http://127.0.0.1:9/hooks", "SEATPLAN_WEBHOOK_SECRET": "",
-           "SEATPLAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
-    done = subprocess.run([sys.executable, "-m", "seatplan.cli", "bill", "--no-deliver"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)  # noqa: S603 - our own command
+    env = {
+        **os.environ,
+        "SEATPLAN_WEBHOOK_URLS": "http://127.0.0.1:9/hooks",
+        "SEATPLAN_WEBHOOK_SECRET": "",
+        "SEATPLAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "seatplan.cli", "bill", "--no-deliver"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # noqa: S603 - our own command
     assert done.returncode != 0
     assert "SEATPLAN_WEBHOOK_SECRET is not" in done.stderr
     assert not (tmp_path / "x.sqlite3").exists() or (tmp_path / "x.sqlite3").stat().st_size == 0  # nothing done

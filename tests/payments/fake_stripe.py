@@ -39,8 +39,9 @@ class FakeStripe:
 
     def tokenise(self, number: str = "4242424242424242") -> str:
         """What Stripe.js does in the customer's browser: a PaymentMethod this server never saw the card of."""
-        status, method = self._payment_method({"card[number]": number, "card[exp_month]": "12",
-                                               "card[exp_year]": "2030"})
+        status, method = self._payment_method(
+            {"card[number]": number, "card[exp_month]": "12", "card[exp_year]": "2030"}
+        )
         assert status == 200
         return method["id"]
 
@@ -71,8 +72,14 @@ class FakeStripe:
         if method == "GET" and path.startswith("/v1/payment_methods/"):
             found = self.payment_methods.get(path.rsplit("/", 1)[1])
             if found is None:
-                return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                                       "message": "No such PaymentMethod.", "param": "payment_method"}}
+                return 404, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "message": "No such PaymentMethod.",
+                        "param": "payment_method",
+                    }
+                }
             return 200, {k: v for k, v in found.items() if not k.startswith("_")}
         if (method, path) == ("POST", "/v1/customers"):
             customer = {"id": self._id("cus"), "object": "customer", "invoice_settings": {}}
@@ -87,11 +94,21 @@ class FakeStripe:
             found = [i for i in self.intents.values() if i["metadata"].get(name) == value.strip("'")]
             if self.search_lag:
                 found = []
-            return 200, {"object": "search_result", "data": found[: int(params.get("limit", 10))],
-                         "has_more": False, "url": path, "next_page": None}
+            return 200, {
+                "object": "search_result",
+                "data": found[: int(params.get("limit", 10))],
+                "has_more": False,
+                "url": path,
+                "next_page": None,
+            }
         if (method, path) == ("POST", "/v1/refunds"):
-            refund = {"id": self._id("re"), "object": "refund", "payment_intent": params["payment_intent"],
-                      "amount": self.intents[params["payment_intent"]]["amount"], "status": "succeeded"}
+            refund = {
+                "id": self._id("re"),
+                "object": "refund",
+                "payment_intent": params["payment_intent"],
+                "amount": self.intents[params["payment_intent"]]["amount"],
+                "status": "succeeded",
+            }
             self.refunds.append(refund)
             return 200, refund
         return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}."}}
@@ -102,25 +119,46 @@ class FakeStripe:
             return _card_error("incorrect_number", "Your card number is incorrect.", param="number")
         if not 1 <= int(params["card[exp_month]"]) <= 12:
             return _card_error("invalid_expiry_month", "Your card's expiration month is invalid.", param="exp_month")
-        method = {"id": self._id("pm"), "object": "payment_method", "type": "card", "customer": None,
-                  "card": {"brand": "visa", "last4": number[-4:], "exp_month": int(params["card[exp_month]"]),
-                           "exp_year": int(params["card[exp_year]"])}, "_number": number}
+        method = {
+            "id": self._id("pm"),
+            "object": "payment_method",
+            "type": "card",
+            "customer": None,
+            "card": {
+                "brand": "visa",
+                "last4": number[-4:],
+                "exp_month": int(params["card[exp_month]"]),
+                "exp_year": int(params["card[exp_year]"]),
+            },
+            "_number": number,
+        }
         self.payment_methods[method["id"]] = method
         return 200, {k: v for k, v in method.items() if not k.startswith("_")}
 
     def _payment_intent(self, params: dict) -> tuple[int, dict]:
         method = self.payment_methods[params["payment_method"]]
         assert method["customer"] == params["customer"], "a PaymentMethod is used with its own Customer"
-        intent = {"id": self._id("pi"), "object": "payment_intent", "amount": int(params["amount"]),
-                  "currency": params["currency"], "customer": params["customer"],
-                  "payment_method": method["id"], "status": "succeeded", "last_payment_error": None,
-                  "metadata": {k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")}}
+        intent = {
+            "id": self._id("pi"),
+            "object": "payment_intent",
+            "amount": int(params["amount"]),
+            "currency": params["currency"],
+            "customer": params["customer"],
+            "payment_method": method["id"],
+            "status": "succeeded",
+            "last_payment_error": None,
+            "metadata": {k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")},
+        }
         self.intents[intent["id"]] = intent
         number = method["_number"]
         if number in DECLINES or number == NEEDS_AUTHENTICATION:
             code = "authentication_required" if number == NEEDS_AUTHENTICATION else "card_declined"
-            error = {"type": "card_error", "code": code, "decline_code": DECLINES.get(number),
-                     "message": "Your card was declined."}
+            error = {
+                "type": "card_error",
+                "code": code,
+                "decline_code": DECLINES.get(number),
+                "message": "Your card was declined.",
+            }
             intent.update(status="requires_payment_method", last_payment_error=error)
             return 402, {"error": {**error, "payment_intent": intent}}
         return 200, intent

@@ -35,8 +35,9 @@ def save_card(world, card: dict):
 
 def checkout(world, *, quantity: int = 5):
     api = world.api("owner")
-    quote = api.post(f"/accounts/{world.account.pk}/quotes",
-                     {"product": "testcloud", "billing_cycle": "month", "quantity": quantity})
+    quote = api.post(
+        f"/accounts/{world.account.pk}/quotes", {"product": "testcloud", "billing_cycle": "month", "quantity": quantity}
+    )
     assert quote.status_code == 201, quote.json()
     return api.post(f"/quotes/{quote.json()['id']}/checkout", key=f"k-{quote.json()['id']}")
 
@@ -84,10 +85,13 @@ def subscribe_with_saved_card(world) -> dict:
     return r.json()
 
 
-@pytest.mark.parametrize(("number", "month", "code"), [
-    ("4242424242424241", 12, "card_number_invalid"),
-    ("4242424242424242", 13, "card_expiry_invalid"),
-])
+@pytest.mark.parametrize(
+    ("number", "month", "code"),
+    [
+        ("4242424242424241", 12, "card_number_invalid"),
+        ("4242424242424242", 13, "card_expiry_invalid"),
+    ],
+)
 def test_a_card_stripe_refuses_is_our_error_and_nothing_is_saved(world, stripe_api, number, month, code):
     r = save_card(world, {**VISA, "card_number": number, "exp_month": month})
     assert r.status_code == 422
@@ -105,17 +109,24 @@ def test_checkout_charges_the_quote_once_with_the_attempts_key(world, stripe_api
     attempt = PaymentAttempt.objects.get(account=world.account)
     params = call["params"]
     assert (params["amount"], params["currency"], params["confirm"], params["off_session"]) == (
-        "74500", "usd", "true", "true")
+        "74500",
+        "usd",
+        "true",
+        "true",
+    )
     assert call["headers"]["idempotency-key"] == attempt.gateway_key == params[f"metadata[{KEY_METADATA}]"]
     assert attempt.status == AttemptStatus.SUCCEEDED
     assert stripe_api.intents[attempt.gateway_charge_id]["amount"] == 74500
 
 
-@pytest.mark.parametrize(("number", "code"), [
-    ("4000000000000002", "card_declined"),
-    ("4000000000009995", "insufficient_funds"),
-    (NEEDS_AUTHENTICATION, "card_declined"),
-])
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("4000000000000002", "card_declined"),
+        ("4000000000009995", "insufficient_funds"),
+        (NEEDS_AUTHENTICATION, "card_declined"),
+    ],
+)
 def test_a_decline_is_our_code_and_changes_nothing(world, stripe_api, number, code):
     assert save_card(world, {**VISA, "card_number": number}).status_code == 200
     r = checkout(world)
@@ -155,15 +166,24 @@ def test_the_same_key_charges_once_and_a_refund_is_made_once(world, stripe_api, 
     assert [r["payment_intent"] for r in stripe_api.refunds] == [first.charge_id]
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"SEATPLAN_PAYMENT_GATEWAY": "stripe"}, "SEATPLAN_STRIPE_SECRET_KEY is not set"),
-    ({"SEATPLAN_PAYMENT_GATEWAY": "paypal"}, "one of: sandbox, stripe"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SEATPLAN_PAYMENT_GATEWAY": "stripe"}, "SEATPLAN_STRIPE_SECRET_KEY is not set"),
+        ({"SEATPLAN_PAYMENT_GATEWAY": "paypal"}, "one of: sandbox, stripe"),
+    ],
+)
 def test_a_gateway_set_up_wrong_is_refused_at_start(tmp_path, env, message):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SEATPLAN_")}
     clean.update(env, SEATPLAN_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    done = subprocess.run([sys.executable, "-m", "seatplan.cli", "migrate"], env=clean, cwd=tmp_path,  # noqa: S603
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "seatplan.cli", "migrate"],
+        env=clean,
+        cwd=tmp_path,  # noqa: S603
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0
     assert message in done.stderr
 

@@ -99,9 +99,23 @@ def test_another_accounts_people_are_untouched(world, live):
 def test_an_unpaid_invoice_is_no_longer_collected(world, live, clock):
     sub = Subscription.objects.get(pk=live["subscription"]["id"])
     unpaid = Invoice.objects.create(
-        series="SP", sequence=99, number="SP-000099", account=world.account, subscription=sub, status="open",
-        currency="USD", subtotal=44_700, discount_total=0, tax=0, total=44_700, credit_applied=0, amount_due=44_700,
-        billing_details={}, account_name="Acme", issued_at=clock.now())
+        series="SP",
+        sequence=99,
+        number="SP-000099",
+        account=world.account,
+        subscription=sub,
+        status="open",
+        currency="USD",
+        subtotal=44_700,
+        discount_total=0,
+        tax=0,
+        total=44_700,
+        credit_applied=0,
+        amount_due=44_700,
+        billing_details={},
+        account_name="Acme",
+        issued_at=clock.now(),
+    )
     _client(world, "owner").post(URL, {"confirm_name": "Acme"})
     unpaid.refresh_from_db()
     assert unpaid.status == "uncollectible" and unpaid.amount_paid == 0

@@ -25,22 +25,32 @@ def test_the_owner_renames_the_account(world):
     assert Account.objects.get(pk=world.account.pk).name == "Acme Testing Ltd"
     entry = AuditEntry.objects.get(action="account.renamed", object_id=world.account.pk)
     assert (entry.before, entry.after) == ({"name": "Acme"}, {"name": "Acme Testing Ltd"})
-    assert OutboxEvent.objects.get(type="account.updated").payload == {"account": world.account.pk,
-                                                                       "name": "Acme Testing Ltd"}
+    assert OutboxEvent.objects.get(type="account.updated").payload == {
+        "account": world.account.pk,
+        "name": "Acme Testing Ltd",
+    }
     assert "The account&#x27;s name is saved." in client.get(URL).content.decode()
 
 
-@pytest.mark.parametrize(("name", "code"), [
-    ("", "name_invalid"), ("   ", "name_invalid"), ("x" * 201, "value_too_long"),
-])
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("", "name_invalid"),
+        ("   ", "name_invalid"),
+        ("x" * 201, "value_too_long"),
+    ],
+)
 def test_a_bad_name_is_refused_and_changes_nothing(world, name, code):
     audit = AuditEntry.objects.count()
     response = _client(world, "owner").post(URL, {"name": name})
     assert response.status_code == 422
     assert 'role="alert"' in response.content.decode() and 'aria-invalid="true"' in response.content.decode()
     r = world.api("owner").patch(f"/accounts/{world.account.pk}", {"name": name})
-    assert r.status_code == 422 and r.json()["error"] == {"code": code, "message": r.json()["error"]["message"],
-                                                          "param": "name"}
+    assert r.status_code == 422 and r.json()["error"] == {
+        "code": code,
+        "message": r.json()["error"]["message"],
+        "param": "name",
+    }
     assert Account.objects.get(pk=world.account.pk).name == "Acme"
     assert AuditEntry.objects.count() == audit
 

@@ -21,15 +21,25 @@ def _state(world) -> tuple:
     return account.name, account.billing_details(), Membership.objects.filter(account=world.account).count()
 
 
-@pytest.mark.parametrize(("path", "data"), [
-    ("/billing/details/", {"business_name": LONG, "address": "", "country": "", "vat_id": "", "invoice_emails": ""}),
-    ("/billing/details/", {"business_name": "", "address": "", "country": "", "vat_id": "V" * 41,
-                           "invoice_emails": ""}),
-    ("/billing/details/", {"business_name": "", "address": "a" * 501, "country": "", "vat_id": "",
-                           "invoice_emails": ""}),
-    ("/settings/account/", {"name": LONG}),
-    ("/people/invite/", {"email": f"{LONG}@acme.test", "role": "member"}),
-])
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        (
+            "/billing/details/",
+            {"business_name": LONG, "address": "", "country": "", "vat_id": "", "invoice_emails": ""},
+        ),
+        (
+            "/billing/details/",
+            {"business_name": "", "address": "", "country": "", "vat_id": "V" * 41, "invoice_emails": ""},
+        ),
+        (
+            "/billing/details/",
+            {"business_name": "", "address": "a" * 501, "country": "", "vat_id": "", "invoice_emails": ""},
+        ),
+        ("/settings/account/", {"name": LONG}),
+        ("/people/invite/", {"email": f"{LONG}@acme.test", "role": "member"}),
+    ],
+)
 def test_an_over_long_value_is_a_message_and_changes_nothing(world, path, data):
     before = _state(world)
     client = _owner(world)

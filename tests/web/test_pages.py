@@ -35,8 +35,9 @@ def outsider(world) -> dict:
     """Other Co's own subscription and invoice, bought with its own key."""
     api = world.api("outsider")
     assert api.put(f"/accounts/{world.other.pk}/payment_method", VISA).status_code == 200
-    quote = api.post(f"/accounts/{world.other.pk}/quotes",
-                     {"product": "testcloud", "billing_cycle": "month", "quantity": 2})
+    quote = api.post(
+        f"/accounts/{world.other.pk}/quotes", {"product": "testcloud", "billing_cycle": "month", "quantity": 2}
+    )
     assert quote.status_code == 201, quote.json()
     done = api.post(f"/quotes/{quote.json()['id']}/checkout", key="outsider-1")
     assert done.status_code == 200, done.json()
@@ -68,8 +69,10 @@ def hidden(html: str, name: str) -> str:
 
 def menu_items(html: str) -> list[str]:
     """The labels of the role=menuitem elements on the page (links and buttons)."""
-    return [re.sub(r"<[^>]+>", "", label).strip()
-            for label in re.findall(r'role="menuitem"[^>]*>(.*?)</(?:a|button)>', html, flags=re.S)]
+    return [
+        re.sub(r"<[^>]+>", "", label).strip()
+        for label in re.findall(r'role="menuitem"[^>]*>(.*?)</(?:a|button)>', html, flags=re.S)
+    ]
 
 
 def page_urls(sub: dict) -> dict[str, str]:
@@ -104,9 +107,21 @@ def test_everyone_sees_subscription_management_people_and_usage(world, sub, role
 
 
 @pytest.mark.parametrize("role", BILLING_ROLES)
-@pytest.mark.parametrize("page", ["checkout", "cancel", "confirmation", "invoices", "invoices_of_subscription",
-                                  "invoice", "invoice_pdf", "payment_method", "payment_method_remove",
-                                  "billing_details"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "checkout",
+        "cancel",
+        "confirmation",
+        "invoices",
+        "invoices_of_subscription",
+        "invoice",
+        "invoice_pdf",
+        "payment_method",
+        "payment_method_remove",
+        "billing_details",
+    ],
+)
 def test_owner_and_billing_manager_get_the_billing_pages(world, sub, role, page):
     response = client_for(world, role).get(page_urls(sub)[page])
     assert response.status_code == 200, response.content[:500]
@@ -121,13 +136,37 @@ def test_new_subscription_page_goes_to_the_live_subscriptions_upgrade(world, sub
 
 @pytest.mark.parametrize("role", OTHER_ROLES)
 @pytest.mark.parametrize("method", ["get", "post"])
-@pytest.mark.parametrize("page", ["checkout", "subscribe", "cancel", "confirmation", "invoices", "invoice",
-                                  "invoice_pdf", "payment_method", "payment_method_remove", "billing_details"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "checkout",
+        "subscribe",
+        "cancel",
+        "confirmation",
+        "invoices",
+        "invoice",
+        "invoice_pdf",
+        "payment_method",
+        "payment_method_remove",
+        "billing_details",
+    ],
+)
 def test_admin_and_member_are_refused_billing_pages(world, sub, role, method, page):
     before = state(world)
     client = client_for(world, role)
-    data = {"action": "checkout", "additional": "3", "card_number": VISA["card_number"], "exp_month": "12",
-            "exp_year": "2030", "cvc": "123", "business_name": "Hijack"} if method == "post" else {}
+    data = (
+        {
+            "action": "checkout",
+            "additional": "3",
+            "card_number": VISA["card_number"],
+            "exp_month": "12",
+            "exp_year": "2030",
+            "cvc": "123",
+            "business_name": "Hijack",
+        }
+        if method == "post"
+        else {}
+    )
     response = getattr(client, method)(page_urls(sub)[page], data)
     assert response.status_code == 403
     assert state(world) == before
@@ -140,7 +179,8 @@ def test_admin_and_member_are_refused_billing_pages(world, sub, role, method, pa
 def test_admin_and_member_cannot_reactivate(world, sub, role, method):
     Subscription.objects.filter(pk=sub["subscription"]["id"]).update(auto_renew=False)
     response = getattr(client_for(world, role), method)(
-        f"/settings/subscriptions/{sub['subscription']['id']}/reactivate/")
+        f"/settings/subscriptions/{sub['subscription']['id']}/reactivate/"
+    )
     assert response.status_code == 403
     assert Subscription.objects.get(pk=sub["subscription"]["id"]).auto_renew is False
 
@@ -164,15 +204,22 @@ def test_owner_and_billing_manager_see_the_whole_menu(world, sub, role):
 def test_another_accounts_objects_are_not_found(world, sub, outsider, role):
     sid, iid = outsider["subscription"]["id"], outsider["invoice"]["id"]
     client = client_for(world, role)
-    for path in [f"/settings/subscriptions/{sid}/upgrade/", f"/settings/subscriptions/{sid}/cancel/",
-                 f"/settings/checkout/done/{iid}/", f"/billing/invoices/{iid}/", f"/billing/invoices/{iid}/pdf/",
-                 f"/billing/?subscription={sid}"]:
+    for path in [
+        f"/settings/subscriptions/{sid}/upgrade/",
+        f"/settings/subscriptions/{sid}/cancel/",
+        f"/settings/checkout/done/{iid}/",
+        f"/billing/invoices/{iid}/",
+        f"/billing/invoices/{iid}/pdf/",
+        f"/billing/?subscription={sid}",
+    ]:
         assert client.get(path).status_code == 404, path
     before = Subscription.objects.get(pk=sid).auto_renew
     assert client.post(f"/settings/subscriptions/{sid}/cancel/").status_code == 404
     assert client.post(f"/settings/subscriptions/{sid}/reactivate/").status_code == 404
-    assert client.post(f"/settings/subscriptions/{sid}/upgrade/",
-                       {"action": "checkout", "additional": "1"}).status_code == 404
+    assert (
+        client.post(f"/settings/subscriptions/{sid}/upgrade/", {"action": "checkout", "additional": "1"}).status_code
+        == 404
+    )
     assert Subscription.objects.get(pk=sid).auto_renew == before
 
 
@@ -183,8 +230,19 @@ def test_unknown_ids_are_not_found(world, sub):
     assert missing.status_code == 404 and "Page not found" in missing.content.decode()
 
 
-@pytest.mark.parametrize("path", ["/", "/settings/subscriptions/", "/people/", "/usage/", "/billing/",
-                                  "/billing/payment-method/", "/billing/details/", "/settings/subscriptions/new/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/settings/subscriptions/",
+        "/people/",
+        "/usage/",
+        "/billing/",
+        "/billing/payment-method/",
+        "/billing/details/",
+        "/settings/subscriptions/new/",
+    ],
+)
 def test_signed_out_goes_to_sign_in(world, path):
     response = Client().get(path)
     assert response.status_code == 302
@@ -239,8 +297,9 @@ def test_usage_page_shows_now_by_run_type_and_a_30_day_chart_with_the_limit(worl
     member = world.actor("member")
 
     def acquire(run_type: str, ttl: int = 86_400):
-        return lease_acquire(actor=member, account_id=world.account.pk, run_type=run_type, ttl_seconds=ttl,
-                             now=clock.instant)
+        return lease_acquire(
+            actor=member, account_id=world.account.pk, run_type=run_type, ttl_seconds=ttl, now=clock.instant
+        )
 
     start = clock.instant
     clock.instant = start - timedelta(days=2)  # all 4 at once (the limit), then 1 runs on for its day-long TTL
@@ -315,8 +374,9 @@ def test_checkout_page_has_its_controls(world, sub):
 
 
 def test_update_shows_the_order_summary(world, sub):
-    response = client_for(world, "owner").post(upgrade_url(sub), {"action": "update", "additional": "3",
-                                                                  "billing_cycle": "month"})
+    response = client_for(world, "owner").post(
+        upgrade_url(sub), {"action": "update", "additional": "3", "billing_cycle": "month"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "New total: <strong>8</strong> sessions" in html
@@ -327,8 +387,9 @@ def test_update_shows_the_order_summary(world, sub):
 
 
 def test_htmx_update_answers_only_the_summary(world, sub):
-    response = client_for(world, "owner").post(upgrade_url(sub), {"action": "update", "additional": "2"},
-                                               HTTP_HX_REQUEST="true")
+    response = client_for(world, "owner").post(
+        upgrade_url(sub), {"action": "update", "additional": "2"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "<html" not in html
@@ -339,8 +400,9 @@ def test_htmx_update_answers_only_the_summary(world, sub):
 def test_bad_code_shows_an_alert_and_changes_nothing(world, sub):
     client = client_for(world, "owner")
     before = state(world)
-    response = client.post(upgrade_url(sub), {"action": "apply", "additional": "3", "billing_cycle": "month",
-                                              "discount_code": "NOPE"})
+    response = client.post(
+        upgrade_url(sub), {"action": "apply", "additional": "3", "billing_cycle": "month", "discount_code": "NOPE"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert re.search(r'role="alert">[^<]+<', html)
@@ -352,11 +414,15 @@ def test_bad_code_shows_an_alert_and_changes_nothing(world, sub):
 
 
 def test_good_code_is_applied_to_the_summary(world, sub):
-    discount_code_create(actor=SYSTEM, now=world.account.created_at, code="WELCOME10", percent_off=10,
-                         duration="once")
-    html = client_for(world, "owner").post(upgrade_url(sub), {
-        "action": "apply", "additional": "3", "billing_cycle": "month", "discount_code": "welcome10"
-    }).content.decode()
+    discount_code_create(actor=SYSTEM, now=world.account.created_at, code="WELCOME10", percent_off=10, duration="once")
+    html = (
+        client_for(world, "owner")
+        .post(
+            upgrade_url(sub),
+            {"action": "apply", "additional": "3", "billing_cycle": "month", "discount_code": "welcome10"},
+        )
+        .content.decode()
+    )
     assert 'role="alert"' not in html
     assert hidden(html, "applied_code") == "WELCOME10"
     assert 'class="line-discount"' in html and "-$" in html
@@ -366,8 +432,12 @@ def checkout_form(client: Client, sub: dict, **order) -> dict:
     """The form as the page renders it after an update: the order, its quote id and idempotency key."""
     order = {"additional": "3", "billing_cycle": "month", "applied_code": "", **order}
     html = client.post(upgrade_url(sub), {"action": "update", **order}).content.decode()
-    return {**order, "action": "checkout", "quote": hidden(html, "quote"),
-            "idempotency_key": hidden(html, "idempotency_key")}
+    return {
+        **order,
+        "action": "checkout",
+        "quote": hidden(html, "quote"),
+        "idempotency_key": hidden(html, "idempotency_key"),
+    }
 
 
 def test_checkout_charges_once_and_confirms(world, sub):
@@ -454,21 +524,33 @@ def test_no_card_disables_checkout(world, sub):
 
 def test_payment_method_form_saves_and_never_echoes_the_number(world, sub):
     client = client_for(world, "billing_manager")
-    response = client.post("/billing/payment-method/", {"card_number": "4000000000000002", "exp_month": "11",
-                                                        "exp_year": "2031", "cvc": "999"}, follow=True)
+    response = client.post(
+        "/billing/payment-method/",
+        {"card_number": "4000000000000002", "exp_month": "11", "exp_year": "2031", "cvc": "999"},
+        follow=True,
+    )
     html = response.content.decode()
     assert "Your card is saved." in html and "0002" in html
     assert "4000000000000002" not in html
-    bad = client.post("/billing/payment-method/", {"card_number": "1234", "exp_month": "1", "exp_year": "2031",
-                                                   "cvc": "1"})
+    bad = client.post(
+        "/billing/payment-method/", {"card_number": "1234", "exp_month": "1", "exp_year": "2031", "cvc": "1"}
+    )
     assert bad.status_code == 422 and 'role="alert"' in bad.content.decode()
 
 
 def test_billing_details_form(world, sub):
     client = client_for(world, "owner")
-    response = client.post("/billing/details/", {"business_name": "Acme GmbH", "address": "Street 1",
-                                                 "country": "DE", "vat_id": "DE123456789",
-                                                 "invoice_emails": "ap@acme.test"}, follow=True)
+    response = client.post(
+        "/billing/details/",
+        {
+            "business_name": "Acme GmbH",
+            "address": "Street 1",
+            "country": "DE",
+            "vat_id": "DE123456789",
+            "invoice_emails": "ap@acme.test",
+        },
+        follow=True,
+    )
     assert "Billing details saved." in response.content.decode()
     world.account.refresh_from_db()
     assert world.account.business_name == "Acme GmbH"
@@ -515,8 +597,9 @@ def test_sign_in_is_rate_limited_per_email(world):
     other = world.members["member"].user
     other.set_password("another good password")
     other.save()
-    response = Client(REMOTE_ADDR="10.0.0.2").post("/signin/", {"email": "member@acme.test",
-                                                                 "password": "another good password"})
+    response = Client(REMOTE_ADDR="10.0.0.2").post(
+        "/signin/", {"email": "member@acme.test", "password": "another good password"}
+    )
     assert response.status_code == 302  # another e-mail is not locked out
 
 
@@ -524,9 +607,10 @@ def test_sign_in_ignores_an_offsite_next(world):
     user = world.members["owner"].user
     user.set_password("correct horse battery")
     user.save()
-    response = Client().post("/signin/?next=https://evil.test/", {"email": "owner@acme.test",
-                                                                  "password": "correct horse battery",
-                                                                  "next": "https://evil.test/"})
+    response = Client().post(
+        "/signin/?next=https://evil.test/",
+        {"email": "owner@acme.test", "password": "correct horse battery", "next": "https://evil.test/"},
+    )
     assert response["Location"] == "/settings/subscriptions/"
 
 
@@ -536,14 +620,14 @@ def test_csrf_is_enforced(world, sub):
     assert client.post(f"/settings/subscriptions/{sid}/cancel/").status_code == 403
     assert client.post(upgrade_url(sub), {"action": "checkout", "additional": "3"}).status_code == 403
     assert client.post("/billing/payment-method/", {"card_number": VISA["card_number"]}).status_code == 403
-    assert Client(enforce_csrf_checks=True).post("/signin/", {"email": "x@y.test", "password": "x"}).status_code \
-        == 403
+    assert Client(enforce_csrf_checks=True).post("/signin/", {"email": "x@y.test", "password": "x"}).status_code == 403
     assert Subscription.objects.get(pk=sid).auto_renew is True
     # With the token from the page, a POST goes through.
     page = client.get("/billing/details/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    response = client.post("/billing/details/", {"csrfmiddlewaretoken": token, "business_name": "Acme Inc.",
-                                                  "country": "US"})
+    response = client.post(
+        "/billing/details/", {"csrfmiddlewaretoken": token, "business_name": "Acme Inc.", "country": "US"}
+    )
     assert response.status_code == 302
 
 

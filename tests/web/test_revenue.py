@@ -18,25 +18,61 @@ from seatplan.subscriptions.revenue import mrr_by_currency, revenue_summary
 NOW = datetime(2027, 6, 15, 12, tzinfo=UTC)
 
 
-def _subscription(name: str, *, cycle: str = "month", value: int, created: datetime, ended: datetime | None = None,
-                  trial: bool = False, clocked: bool = False) -> Subscription:
+def _subscription(
+    name: str,
+    *,
+    cycle: str = "month",
+    value: int,
+    created: datetime,
+    ended: datetime | None = None,
+    trial: bool = False,
+    clocked: bool = False,
+) -> Subscription:
     product = catalog_seed(now=created)
     price = Price.objects.get(product=product, billing_cycle=cycle, active=True)
     clock = clocks.TestClock.objects.create(frozen_time=NOW, created_at=NOW) if clocked else None
     account = Account.objects.create(name=name, created_at=created, test_clock=clock)
     start = NOW - relativedelta(days=10)
     return Subscription.objects.create(
-        account=account, product=product, price=price, billing_cycle=cycle, quantity=1,
-        unit_amount=price.unit_amount, currency="USD", anchor=start, current_period_start=start,
-        current_period_end=start + relativedelta(months=1 if cycle == "month" else 12), period_value=value,
-        created_at=created, status="ended" if ended else "active", ended_at=ended, is_trial=trial)
+        account=account,
+        product=product,
+        price=price,
+        billing_cycle=cycle,
+        quantity=1,
+        unit_amount=price.unit_amount,
+        currency="USD",
+        anchor=start,
+        current_period_start=start,
+        current_period_end=start + relativedelta(months=1 if cycle == "month" else 12),
+        period_value=value,
+        created_at=created,
+        status="ended" if ended else "active",
+        ended_at=ended,
+        is_trial=trial,
+    )
 
 
 def _paid_invoice(sub: Subscription, amount: int, paid_at: datetime, number: int) -> None:
-    Invoice.objects.create(series="SP", sequence=number, number=f"SP-{number:06d}", account=sub.account,
-                           subscription=sub, status="paid", currency="USD", subtotal=amount, discount_total=0,
-                           tax=0, total=amount, credit_applied=0, amount_due=amount, amount_paid=amount,
-                           billing_details={}, account_name=sub.account.name, issued_at=paid_at, paid_at=paid_at)
+    Invoice.objects.create(
+        series="SP",
+        sequence=number,
+        number=f"SP-{number:06d}",
+        account=sub.account,
+        subscription=sub,
+        status="paid",
+        currency="USD",
+        subtotal=amount,
+        discount_total=0,
+        tax=0,
+        total=amount,
+        credit_applied=0,
+        amount_due=amount,
+        amount_paid=amount,
+        billing_details={},
+        account_name=sub.account.name,
+        issued_at=paid_at,
+        paid_at=paid_at,
+    )
 
 
 @pytest.fixture

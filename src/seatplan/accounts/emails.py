@@ -18,9 +18,9 @@ def invitation_send(*, user: User, account: Account, role: str, new_user: bool, 
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
         link = settings.SITE_URL + reverse("web:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
-    body = (
-        f"You were added to {account.name} on Seatplan as {role.replace('_', ' ')}.\n\n"
-        + (f"Set your password to sign in:\n{link}\n" if new_user else f"Sign in:\n{link}\n")
+    body = f"You were added to {account.name} on Seatplan as {role.replace('_', ' ')}.\n\n" + (
+        f"Set your password to sign in:\n{link}\n" if new_user else f"Sign in:\n{link}\n"
     )
-    email_enqueue(account_id=account.pk, to=[user.email], subject=f"You were added to {account.name}",
-                  body=body, now=now)
+    email_enqueue(
+        account_id=account.pk, to=[user.email], subject=f"You were added to {account.name}", body=body, now=now
+    )

@@ -91,9 +91,7 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "user"], name="membership_unique_user"),
             # Exactly one Owner: at most one here, at least one kept by the services.
-            models.UniqueConstraint(
-                fields=["account"], condition=Q(role="owner"), name="membership_one_owner"
-            ),
+            models.UniqueConstraint(fields=["account"], condition=Q(role="owner"), name="membership_one_owner"),
         ]
 
     def __str__(self) -> str:
@@ -106,9 +104,7 @@ class ApiKey(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=new_id("key"), editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
     # Null for an operator key, which reads every account.
-    account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
-    )
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)

@@ -48,8 +48,13 @@ def user_get_or_create(*, email: str, now: datetime, param: str = "email") -> tu
 
 @transaction.atomic
 def account_create(
-    *, actor: Actor, name: str, owner_email: str, currency: str = "USD",
-    test_clock_id: str | None = None, now: datetime,
+    *,
+    actor: Actor,
+    name: str,
+    owner_email: str,
+    currency: str = "USD",
+    test_clock_id: str | None = None,
+    now: datetime,
 ) -> Account:
     if not (actor.is_operator or actor.is_system):
         raise BillingError("permission_denied", "Only operators create accounts.")
@@ -62,13 +67,17 @@ def account_create(
         require_sandbox()
         if not TestClock.objects.filter(pk=test_clock_id).exists():
             raise BillingError("not_found", "No such test clock.", "test_clock")
-    account = Account.objects.create(
-        name=name, currency=code, test_clock_id=test_clock_id, created_at=now
-    )
+    account = Account.objects.create(name=name, currency=code, test_clock_id=test_clock_id, created_at=now)
     owner, created = user_get_or_create(email=owner_email, now=now, param="owner_email")
     Membership.objects.create(account=account, user=owner, role=Role.OWNER, created_at=now)
-    audit_record(actor=actor, account_id=account.pk, action="account.created", obj=account, now=now,
-                 after={"name": account.name, "owner": owner.email, "currency": code})
+    audit_record(
+        actor=actor,
+        account_id=account.pk,
+        action="account.created",
+        obj=account,
+        now=now,
+        after={"name": account.name, "owner": owner.email, "currency": code},
+    )
     invitation_send(user=owner, account=account, role=Role.OWNER, new_user=created, now=now)
     return account
 
@@ -103,8 +112,14 @@ def member_add(*, actor: Actor, account: Account, email: str, role: str, now: da
     if Membership.objects.filter(account=account, user=user).exists():
         raise BillingError("member_exists", f"{user.email} is already in this account.", "email")
     membership = Membership.objects.create(account=account, user=user, role=role, created_at=now)
-    audit_record(actor=actor, account_id=account.pk, action="member.added", obj=membership, now=now,
-                 after={"email": user.email, "role": role})
+    audit_record(
+        actor=actor,
+        account_id=account.pk,
+        action="member.added",
+        obj=membership,
+        now=now,
+        after={"email": user.email, "role": role},
+    )
     invitation_send(user=user, account=account, role=role, new_user=created, now=now)
     return membership
 
@@ -120,8 +135,15 @@ def member_change_role(*, actor: Actor, membership: Membership, role: str, now: 
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    audit_record(actor=actor, account_id=membership.account_id, action="member.role_changed",
-                 obj=membership, now=now, before={"role": before}, after={"role": role})
+    audit_record(
+        actor=actor,
+        account_id=membership.account_id,
+        action="member.role_changed",
+        obj=membership,
+        now=now,
+        before={"role": before},
+        after={"role": role},
+    )
     return membership
 
 
@@ -131,8 +153,14 @@ def member_remove(*, actor: Actor, membership: Membership, now: datetime) -> Non
     if membership.role == Role.OWNER:
         _refuse_owner_change(actor, "The Owner cannot be removed; transfer ownership first.", "owner_required")
     _check_can_touch(actor, membership.role)
-    audit_record(actor=actor, account_id=membership.account_id, action="member.removed",
-                 obj=membership, now=now, before={"email": membership.user.email, "role": membership.role})
+    audit_record(
+        actor=actor,
+        account_id=membership.account_id,
+        action="member.removed",
+        obj=membership,
+        now=now,
+        before={"email": membership.user.email, "role": membership.role},
+    )
     ApiKey.objects.filter(account_id=membership.account_id, user_id=membership.user_id).update(revoked_at=now)
     membership.delete()
 
@@ -153,9 +181,15 @@ def ownership_transfer(*, actor: Actor, account: Account, membership: Membership
     previous_role = target.role
     target.role = Role.OWNER
     target.save(update_fields=["role"])
-    audit_record(actor=actor, account_id=account.pk, action="account.ownership_transferred", obj=target,
-                 now=now, before={"owner": owner.user.email, "role": previous_role},
-                 after={"owner": target.user.email})
+    audit_record(
+        actor=actor,
+        account_id=account.pk,
+        action="account.ownership_transferred",
+        obj=target,
+        now=now,
+        before={"owner": owner.user.email, "role": previous_role},
+        after={"owner": target.user.email},
+    )
     return target
 
 
@@ -167,8 +201,7 @@ def api_key_create(
     name = clean_text(name, model=ApiKey, field="name", empty="A key needs a name.")
     if user_email is not None:
         if not actor.is_operator:
-            raise BillingError("permission_denied", "Only operators mint keys for other people.",
-                               "user_email")
+            raise BillingError("permission_denied", "Only operators mint keys for other people.", "user_email")
         membership = Membership.objects.filter(account=account, user__email=user_email.strip().lower()).first()
         if membership is None:
             raise BillingError("not_found", "No such member in this account.", "user_email")
@@ -178,10 +211,17 @@ def api_key_create(
             raise BillingError("permission_denied", "Only members of the account create its keys.")
         user = actor.user
     secret = API_KEY_PREFIX + secrets.token_urlsafe(30)
-    key = ApiKey.objects.create(user=user, account=account, name=name,
-                                prefix=secret[:10], key_hash=hash_api_key(secret), created_at=now)
-    audit_record(actor=actor, account_id=account.pk, action="api_key.created", obj=key, now=now,
-                 after={"user": user.email, "name": key.name})
+    key = ApiKey.objects.create(
+        user=user, account=account, name=name, prefix=secret[:10], key_hash=hash_api_key(secret), created_at=now
+    )
+    audit_record(
+        actor=actor,
+        account_id=account.pk,
+        action="api_key.created",
+        obj=key,
+        now=now,
+        after={"user": user.email, "name": key.name},
+    )
     return key, secret
 
 
@@ -192,8 +232,9 @@ def operator_key_create(*, email: str, now: datetime) -> tuple[ApiKey, str]:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
     secret = API_KEY_PREFIX + secrets.token_urlsafe(30)
-    key = ApiKey.objects.create(user=user, account=None, name="operator", prefix=secret[:10],
-                                key_hash=hash_api_key(secret), created_at=now)
+    key = ApiKey.objects.create(
+        user=user, account=None, name="operator", prefix=secret[:10], key_hash=hash_api_key(secret), created_at=now
+    )
     return key, secret
 
 
@@ -211,8 +252,15 @@ def account_rename(*, actor: Actor, account: Account, name: str, now: datetime) 
     before = {"name": account.name}
     account.name = name
     account.save(update_fields=["name"])
-    audit_record(actor=actor, account_id=account.pk, action="account.renamed", obj=account, now=now,
-                 before=before, after={"name": name})
+    audit_record(
+        actor=actor,
+        account_id=account.pk,
+        action="account.renamed",
+        obj=account,
+        now=now,
+        before=before,
+        after={"name": name},
+    )
     outbox_add(account_id=account.pk, type="account.updated", payload={"account": account.pk, "name": name}, now=now)
     return account
 
@@ -229,8 +277,15 @@ def billing_details_update(*, actor: Actor, account: Account, details: dict, now
     for field, value in cleaned.items():
         setattr(account, field, value)
     account.save(update_fields=list(cleaned))
-    audit_record(actor=actor, account_id=account.pk, action="account.billing_details_updated",
-                 obj=account, now=now, before=before, after=account.billing_details())
+    audit_record(
+        actor=actor,
+        account_id=account.pk,
+        action="account.billing_details_updated",
+        obj=account,
+        now=now,
+        before=before,
+        after=account.billing_details(),
+    )
     return account
 
 
@@ -241,8 +296,9 @@ def _clean_billing_details(details: dict) -> dict:
     cleaned: dict = {}
     for field in ("business_name", "address", "vat_id"):
         if field in details:
-            cleaned[field] = clean_text(details[field], model=Account, field=field,
-                                        max_length=500 if field == "address" else None)
+            cleaned[field] = clean_text(
+                details[field], model=Account, field=field, max_length=500 if field == "address" else None
+            )
     if "country" in details:
         country = str(details["country"] or "").strip().upper()
         if country and (len(country) != 2 or not country.isalpha()):
@@ -256,7 +312,6 @@ def _clean_billing_details(details: dict) -> dict:
             try:
                 validate_email(email)
             except (ValidationError, TypeError) as exc:
-                raise BillingError("email_invalid", f"{email!r} is not an e-mail address.",
-                                   "invoice_emails") from exc
+                raise BillingError("email_invalid", f"{email!r} is not an e-mail address.", "invoice_emails") from exc
         cleaned["invoice_emails"] = [e.strip().lower() for e in emails]
     return cleaned

@@ -20,8 +20,12 @@ router = Router(tags=["Accounts and people"])
 @router.get("/me")
 def me(request: HttpRequest) -> JsonResponse:
     caller = principal(request)
-    body: dict = {"user": {"id": caller.user.pk, "email": caller.user.email, "name": caller.user.name},
-                  "operator": caller.is_operator, "account": None, "role": None}
+    body: dict = {
+        "user": {"id": caller.user.pk, "email": caller.user.email, "name": caller.user.name},
+        "operator": caller.is_operator,
+        "account": None,
+        "role": None,
+    }
     if caller.key.account_id:
         account, actor = account_access(caller, caller.key.account_id)
         body.update(account=account_json(account), role=actor.role)
@@ -32,9 +36,14 @@ def me(request: HttpRequest) -> JsonResponse:
 @decorate_view(idempotent())
 def account_create(request: HttpRequest, payload: schemas.AccountCreate) -> JsonResponse:
     actor = require_operator(principal(request))
-    account = services.account_create(actor=actor, name=payload.name, owner_email=payload.owner_email,
-                                      currency=payload.currency, test_clock_id=payload.test_clock,
-                                      now=wall_now(request))
+    account = services.account_create(
+        actor=actor,
+        name=payload.name,
+        owner_email=payload.owner_email,
+        currency=payload.currency,
+        test_clock_id=payload.test_clock,
+        now=wall_now(request),
+    )
     return JsonResponse(account_json(account), status=201)
 
 
@@ -68,9 +77,9 @@ def account_update(request: HttpRequest, account_id: str, payload: schemas.Accou
 @router.patch("/accounts/{account_id}/billing_details")
 def billing_details_update(request: HttpRequest, account_id: str, payload: schemas.BillingDetails) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
-    account = services.billing_details_update(actor=actor, account=account,
-                                              details=payload.model_dump(exclude_unset=True),
-                                              now=now_for(request, account))
+    account = services.billing_details_update(
+        actor=actor, account=account, details=payload.model_dump(exclude_unset=True), now=now_for(request, account)
+    )
     return JsonResponse(account_json(account))
 
 
@@ -92,16 +101,18 @@ def member_list(request: HttpRequest, account_id: str, limit: int = 100, cursor:
 @decorate_view(idempotent())
 def member_add(request: HttpRequest, account_id: str, payload: schemas.MemberAdd) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
-    membership = services.member_add(actor=actor, account=account, email=payload.email, role=payload.role,
-                                     now=now_for(request, account))
+    membership = services.member_add(
+        actor=actor, account=account, email=payload.email, role=payload.role, now=now_for(request, account)
+    )
     return JsonResponse(member_json(membership), status=201)
 
 
 @router.patch("/accounts/{account_id}/members/{member_id}")
 def member_update(request: HttpRequest, account_id: str, member_id: str, payload: schemas.MemberUpdate) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
-    membership = services.member_change_role(actor=actor, membership=_membership(account, member_id),
-                                             role=payload.role, now=now_for(request, account))
+    membership = services.member_change_role(
+        actor=actor, membership=_membership(account, member_id), role=payload.role, now=now_for(request, account)
+    )
     return JsonResponse(member_json(membership))
 
 
@@ -121,8 +132,9 @@ def ownership_transfer(request: HttpRequest, account_id: str, payload: schemas.O
     target = Membership.objects.filter(account=account, pk=payload.member).first()
     if target is None:
         raise BillingError("not_found", "No such member.", "member")
-    membership = services.ownership_transfer(actor=actor, account=account, membership=target,
-                                             now=now_for(request, account))
+    membership = services.ownership_transfer(
+        actor=actor, account=account, membership=target, now=now_for(request, account)
+    )
     return JsonResponse(member_json(membership))
 
 
@@ -130,7 +142,17 @@ def ownership_transfer(request: HttpRequest, account_id: str, payload: schemas.O
 @decorate_view(idempotent())
 def api_key_create(request: HttpRequest, account_id: str, payload: schemas.ApiKeyCreate) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
-    key, secret = services.api_key_create(actor=actor, account=account, name=payload.name,
-                                          user_email=payload.user_email, now=now_for(request, account))
-    return JsonResponse({"id": key.pk, "key": secret, "name": key.name, "account": account.pk,
-                         "user": key.user.email, "created_at": key.created_at.isoformat()}, status=201)
+    key, secret = services.api_key_create(
+        actor=actor, account=account, name=payload.name, user_email=payload.user_email, now=now_for(request, account)
+    )
+    return JsonResponse(
+        {
+            "id": key.pk,
+            "key": secret,
+            "name": key.name,
+            "account": account.pk,
+            "user": key.user.email,
+            "created_at": key.created_at.isoformat(),
+        },
+        status=201,
+    )

@@ -23,6 +23,12 @@ def baseline(request: HttpRequest) -> JsonResponse:
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=caller.key.account_id)
         Account.objects.filter(pk=account.pk).update(credit_balance=F("credit_balance"))
-        AuditEntry.objects.create(account=account, actor="bench", action="bench.baseline", object_type="Account",
-                                  object_id=account.pk, created_at=wall_now(request))
+        AuditEntry.objects.create(
+            account=account,
+            actor="bench",
+            action="bench.baseline",
+            object_type="Account",
+            object_id=account.pk,
+            created_at=wall_now(request),
+        )
     return JsonResponse({"ok": True})

@@ -53,13 +53,19 @@ def payment_method_put(request: HttpRequest, account_id: str, payload: schemas.C
         given = [name for name in CARD_FIELDS if getattr(payload, name) is not None]
         if given:
             raise BillingError("malformed_request", "Send card details or a token, not both.", given[0])
-        method = payments.payment_method_save(actor=actor, account=account, gateway=get_gateway(),
-                                              token=payload.token, now=now)
+        method = payments.payment_method_save(
+            actor=actor, account=account, gateway=get_gateway(), token=payload.token, now=now
+        )
         return JsonResponse(payment_method_json(method))
     method = payments.payment_method_save(
-        actor=actor, account=account, gateway=get_gateway(), card_number=_required(payload.card_number, "card_number"),
-        exp_month=_required(payload.exp_month, "exp_month"), exp_year=_required(payload.exp_year, "exp_year"),
-        cvc=_required(payload.cvc, "cvc"), now=now,
+        actor=actor,
+        account=account,
+        gateway=get_gateway(),
+        card_number=_required(payload.card_number, "card_number"),
+        exp_month=_required(payload.exp_month, "exp_month"),
+        exp_year=_required(payload.exp_year, "exp_year"),
+        cvc=_required(payload.cvc, "cvc"),
+        now=now,
     )
     return JsonResponse(payment_method_json(method))
 
@@ -75,10 +81,16 @@ def payment_method_delete(request: HttpRequest, account_id: str) -> JsonResponse
 @decorate_view(idempotent())
 def quote_post(request: HttpRequest, account_id: str, payload: schemas.QuoteCreate) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
-    quote = quote_create(actor=actor, account=account, subscription_id=payload.subscription,
-                         product_code=payload.product, billing_cycle=payload.billing_cycle,
-                         quantity=payload.quantity, discount_code=payload.discount_code,
-                         now=now_for(request, account))
+    quote = quote_create(
+        actor=actor,
+        account=account,
+        subscription_id=payload.subscription,
+        product_code=payload.product,
+        billing_cycle=payload.billing_cycle,
+        quantity=payload.quantity,
+        discount_code=payload.discount_code,
+        now=now_for(request, account),
+    )
     return JsonResponse(quote_json(quote), status=201)
 
 
@@ -102,16 +114,20 @@ def quote_get(request: HttpRequest, quote_id: str) -> JsonResponse:
 @decorate_view(idempotent(required=True))
 def checkout(request: HttpRequest, quote_id: str) -> JsonResponse:
     caller = principal(request)
-    if caller.is_operator or caller.role is None or not Actor(user=caller.user, role=caller.role).can(
-            Capability.PURCHASE):
+    if (
+        caller.is_operator
+        or caller.role is None
+        or not Actor(user=caller.user, role=caller.role).can(Capability.PURCHASE)
+    ):
         # Answered as before: 404 for a quote the caller cannot see, then 403 for the role.
         quote, account, actor = _quote_access(request, quote_id)
     else:
         # A member who may buy: the checkout reads the quote itself, within the caller's account.
         account, actor = account_access(caller, caller.key.account_id or "")
     try:
-        result = quote_checkout(actor=actor, account=account, quote_id=quote_id, gateway=get_gateway(),
-                                now=now_for(request, account))
+        result = quote_checkout(
+            actor=actor, account=account, quote_id=quote_id, gateway=get_gateway(), now=now_for(request, account)
+        )
     except BillingError as error:
         if error.code == "discount_exhausted":
             error.status = 409  # type: ignore[attr-defined]
@@ -119,8 +135,9 @@ def checkout(request: HttpRequest, quote_id: str) -> JsonResponse:
             raise BillingError("not_found", "No such quote.") from None
         raise
     # Both as just written (the checkout loaded the product; the invoice keeps its lines).
-    return JsonResponse({"subscription": subscription_json(result.subscription),
-                         "invoice": invoice_json(result.invoice)})
+    return JsonResponse(
+        {"subscription": subscription_json(result.subscription), "invoice": invoice_json(result.invoice)}
+    )
 
 
 _invoices = Invoice.objects.prefetch_related("lines")
@@ -130,8 +147,11 @@ _invoices = Invoice.objects.prefetch_related("lines")
 def invoice_list(request: HttpRequest, account_id: str, limit: int = 20, cursor: str | None = None) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
     actor.require_read(Capability.BILLING)
-    return JsonResponse(paginate(_invoices.filter(account=account), limit=limit, cursor=cursor,
-                                 to_json=invoice_json, time_field="issued_at"))
+    return JsonResponse(
+        paginate(
+            _invoices.filter(account=account), limit=limit, cursor=cursor, to_json=invoice_json, time_field="issued_at"
+        )
+    )
 
 
 def invoice_access(request: HttpRequest, invoice_id: str) -> Invoice:

@@ -17,26 +17,43 @@ router = Router(tags=["Catalog"])
 
 
 def price_json(price: Price) -> dict:
-    return {"id": price.pk, "billing_cycle": price.billing_cycle, "unit_amount": price.unit_amount,
-            "currency": price.currency}
+    return {
+        "id": price.pk,
+        "billing_cycle": price.billing_cycle,
+        "unit_amount": price.unit_amount,
+        "currency": price.currency,
+    }
 
 
 def product_json(product: Product, prices: list[Price]) -> dict:
-    return {"id": product.pk, "code": product.code, "name": product.name, "unit_name": product.unit_name,
-            "trial_days": product.trial_days, "trial_quantity": product.trial_quantity,
-            "prices": [price_json(p) for p in prices]}
+    return {
+        "id": product.pk,
+        "code": product.code,
+        "name": product.name,
+        "unit_name": product.unit_name,
+        "trial_days": product.trial_days,
+        "trial_quantity": product.trial_quantity,
+        "prices": [price_json(p) for p in prices],
+    }
 
 
 def discount_json(discount: DiscountCode) -> dict:
     return {
-        "id": discount.pk, "code": discount.code,
+        "id": discount.pk,
+        "code": discount.code,
         "percent_off": str(discount.percent_off.normalize()) if discount.percent_off is not None else None,
-        "amount_off": discount.amount_off, "currency": discount.currency or None,
-        "duration": discount.duration, "duration_in_cycles": discount.duration_in_cycles,
-        "products": discount.products, "billing_cycles": discount.billing_cycles,
-        "valid_from": iso(discount.valid_from), "valid_until": iso(discount.valid_until),
-        "max_redemptions": discount.max_redemptions, "times_redeemed": discount.times_redeemed,
-        "once_per_account": discount.once_per_account, "first_purchase_only": discount.first_purchase_only,
+        "amount_off": discount.amount_off,
+        "currency": discount.currency or None,
+        "duration": discount.duration,
+        "duration_in_cycles": discount.duration_in_cycles,
+        "products": discount.products,
+        "billing_cycles": discount.billing_cycles,
+        "valid_from": iso(discount.valid_from),
+        "valid_until": iso(discount.valid_until),
+        "max_redemptions": discount.max_redemptions,
+        "times_redeemed": discount.times_redeemed,
+        "once_per_account": discount.once_per_account,
+        "first_purchase_only": discount.first_purchase_only,
         "min_quantity": discount.min_quantity,
     }
 
@@ -44,9 +61,16 @@ def discount_json(discount: DiscountCode) -> dict:
 @router.get("/products")
 def product_list(request: HttpRequest) -> JsonResponse:
     products = products_with_prices()
-    return JsonResponse({"data": [product_json(p, p.active_prices)  # type: ignore[attr-defined]  # prefetched
-                                  for p in products], "has_more": False,
-                         "next_cursor": None})
+    return JsonResponse(
+        {
+            "data": [
+                product_json(p, p.active_prices)  # type: ignore[attr-defined]  # prefetched
+                for p in products
+            ],
+            "has_more": False,
+            "next_cursor": None,
+        }
+    )
 
 
 @router.post("/products")

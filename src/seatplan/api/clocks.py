@@ -17,8 +17,11 @@ router = Router(tags=["Test clocks"])
 
 
 def clock_json(clock: TestClock) -> dict:
-    return {"id": clock.pk, "frozen_time": iso(clock.frozen_time),
-            "accounts": list(clock.accounts.values_list("pk", flat=True))}
+    return {
+        "id": clock.pk,
+        "frozen_time": iso(clock.frozen_time),
+        "accounts": list(clock.accounts.values_list("pk", flat=True)),
+    }
 
 
 @router.post("/test_clocks")

@@ -32,8 +32,9 @@ def idempotent(*, required: bool = False) -> Callable:
                 return run(request, *args, **kwargs)
             fingerprint = request_fingerprint(request.method or "", request.path, request.body)
             try:
-                claimed = idempotency_begin(scope=principal.scope, key=key, fingerprint=fingerprint,
-                                            now=get_clock().now())
+                claimed = idempotency_begin(
+                    scope=principal.scope, key=key, fingerprint=fingerprint, now=get_clock().now()
+                )
             except BillingError as error:
                 return error_response(error.code, error.message, error.param)
             if isinstance(claimed, Replay):
@@ -44,8 +45,9 @@ def idempotent(*, required: bool = False) -> Callable:
                 idempotency_finish(claimed, status_code=500, body=None)
                 raise
             json_body = response.content and response.get("Content-Type", "").startswith("application/json")
-            idempotency_finish(claimed, status_code=response.status_code,
-                               body=EncodedJson(response.content) if json_body else None)
+            idempotency_finish(
+                claimed, status_code=response.status_code, body=EncodedJson(response.content) if json_body else None
+            )
             return response
 
         return wrapper

@@ -29,16 +29,18 @@ class TrialIn(Body):
 @decorate_view(idempotent())
 def scheduled_change_set(request: HttpRequest, subscription_id: str, payload: ScheduledChangeIn) -> JsonResponse:
     subscription, account, actor = subscription_access(request, subscription_id)
-    subscription = subscription_schedule_decrease(actor=actor, subscription=subscription, quantity=payload.quantity,
-                                                  now=now_for(request, account))
+    subscription = subscription_schedule_decrease(
+        actor=actor, subscription=subscription, quantity=payload.quantity, now=now_for(request, account)
+    )
     return JsonResponse(subscription_json(subscription))
 
 
 @router.delete("/subscriptions/{subscription_id}/scheduled_change")
 def scheduled_change_clear(request: HttpRequest, subscription_id: str) -> JsonResponse:
     subscription, account, actor = subscription_access(request, subscription_id)
-    subscription = subscription_scheduled_change_clear(actor=actor, subscription=subscription,
-                                                       now=now_for(request, account))
+    subscription = subscription_scheduled_change_clear(
+        actor=actor, subscription=subscription, now=now_for(request, account)
+    )
     return JsonResponse(subscription_json(subscription))
 
 
@@ -46,6 +48,7 @@ def scheduled_change_clear(request: HttpRequest, subscription_id: str) -> JsonRe
 @decorate_view(idempotent())
 def trial_create(request: HttpRequest, account_id: str, payload: TrialIn) -> JsonResponse:
     account, actor = account_access(principal(request), account_id)
-    subscription = trial_start(actor=actor, account=account, product_code=payload.product,
-                               now=now_for(request, account))
+    subscription = trial_start(
+        actor=actor, account=account, product_code=payload.product, now=now_for(request, account)
+    )
     return JsonResponse(subscription_json(subscription), status=201)

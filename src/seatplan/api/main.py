@@ -39,8 +39,11 @@ def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     error = exc.errors[0] if exc.errors else {}
     kind = error.get("type", "")
     # The field's name: not the list index of an item in it, nor where the value came from.
-    location = [part for part in error.get("loc", ()) if isinstance(part, str)
-                and part not in ("body", "query", "path", "payload")]
+    location = [
+        part
+        for part in error.get("loc", ())
+        if isinstance(part, str) and part not in ("body", "query", "path", "payload")
+    ]
     param = location[-1] if location else None
     if kind == "json_invalid" or (kind == "model_attributes_type" and not location):
         return error_response("malformed_request", "The body is not a JSON object.", None, status=400)

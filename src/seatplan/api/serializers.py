@@ -106,5 +106,4 @@ def invoice_json(invoice: Invoice) -> dict:
 
 
 def payment_method_json(method: PaymentMethod) -> dict:
-    return {"brand": method.brand, "last4": method.last4, "exp_month": method.exp_month,
-            "exp_year": method.exp_year}
+    return {"brand": method.brand, "last4": method.last4, "exp_month": method.exp_month, "exp_year": method.exp_year}

@@ -78,7 +78,7 @@ def _lease_access(request: HttpRequest, lease_id: str) -> tuple[SessionLease, Ac
     row = fetch_one(_LEASE_ACCESS_SQL, [caller.user.pk, lease_id, caller.key.account_id])
     if row is None:
         raise BillingError("not_found", "No such session lease.")
-    role, test_clock_id = row[_LEASE.width:]
+    role, test_clock_id = row[_LEASE.width :]
     now = account_now(SimpleNamespace(test_clock_id=test_clock_id), wall_now(request))
     return _LEASE.build(row), Actor(user=caller.user, role=role), now
 
@@ -88,8 +88,9 @@ def _lease_access(request: HttpRequest, lease_id: str) -> tuple[SessionLease, Ac
 def session_acquire(request: HttpRequest, account_id: str, payload: LeaseRequest) -> JsonResponse:
     """201 granted; 202 queued with its position; 429 past the queue; 403 with nothing live."""
     actor, now = _member_access(request, account_id)
-    lease = services.lease_acquire(actor=actor, account_id=account_id, run_type=payload.run_type,
-                                   ttl_seconds=payload.ttl_seconds, now=now)
+    lease = services.lease_acquire(
+        actor=actor, account_id=account_id, run_type=payload.run_type, ttl_seconds=payload.ttl_seconds, now=now
+    )
     if lease.status == LeaseStatus.GRANTED:
         return JsonResponse(lease_json(lease), status=201)
     return JsonResponse(lease_json(lease, position=lease.position), status=202)  # type: ignore[attr-defined]

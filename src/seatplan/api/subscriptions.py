@@ -33,8 +33,9 @@ def subscription_list(
     request: HttpRequest, account_id: str, limit: int = 20, cursor: str | None = None
 ) -> JsonResponse:
     account, _ = account_access(principal(request), account_id)
-    return JsonResponse(paginate(_subscriptions.filter(account=account), limit=limit, cursor=cursor,
-                                 to_json=subscription_json))
+    return JsonResponse(
+        paginate(_subscriptions.filter(account=account), limit=limit, cursor=cursor, to_json=subscription_json)
+    )
 
 
 @router.get("/subscriptions/{subscription_id}")
@@ -47,8 +48,7 @@ def subscription_get(request: HttpRequest, subscription_id: str) -> JsonResponse
 @decorate_view(idempotent())
 def subscription_cancel(request: HttpRequest, subscription_id: str) -> JsonResponse:
     subscription, account, actor = subscription_access(request, subscription_id)
-    subscription = services.subscription_cancel(actor=actor, subscription=subscription,
-                                                now=now_for(request, account))
+    subscription = services.subscription_cancel(actor=actor, subscription=subscription, now=now_for(request, account))
     return JsonResponse(subscription_json(subscription))
 
 
@@ -56,6 +56,7 @@ def subscription_cancel(request: HttpRequest, subscription_id: str) -> JsonRespo
 @decorate_view(idempotent())
 def subscription_reactivate(request: HttpRequest, subscription_id: str) -> JsonResponse:
     subscription, account, actor = subscription_access(request, subscription_id)
-    subscription = services.subscription_reactivate(actor=actor, subscription=subscription,
-                                                    now=now_for(request, account))
+    subscription = services.subscription_reactivate(
+        actor=actor, subscription=subscription, now=now_for(request, account)
+    )
     return JsonResponse(subscription_json(subscription))

@@ -38,9 +38,7 @@ def discount_label(terms: DiscountTerms, currency: str) -> str:
     return f"{format_money(terms.amount_off, terms.currency or currency)} off"
 
 
-def new_period_charge(
-    now: datetime, product_name: str, cycle: str, quantity: int, unit_amount: int
-) -> Line:
+def new_period_charge(now: datetime, product_name: str, cycle: str, quantity: int, unit_amount: int) -> Line:
     """The full-price charge of a period that starts now."""
     return Line(
         kind="charge",
@@ -54,9 +52,7 @@ def new_period_charge(
     )
 
 
-def discount_and_line(
-    terms: DiscountTerms | None, charge_total: int, currency: str
-) -> tuple[int, Line | None]:
+def discount_and_line(terms: DiscountTerms | None, charge_total: int, currency: str) -> tuple[int, Line | None]:
     """The discount on Σ charges (never on credits) and its line, if any."""
     amount = discount_amount(terms, charge_total) if terms is not None else 0
     if terms is None or amount == 0:

@@ -122,9 +122,7 @@ def _check_code_currency(code: DiscountTerms | None, currency: str) -> None:
         )
 
 
-def _applied_terms(
-    code: DiscountTerms | None, in_force: DiscountInForce | None
-) -> DiscountTerms | None:
+def _applied_terms(code: DiscountTerms | None, in_force: DiscountInForce | None) -> DiscountTerms | None:
     """A code entered at checkout wins; without one, the discount in force applies."""
     # "In force" means it covers the current period (even at 0 remaining cycles), and a checkout
     # without a code leaves it unchanged: upgrades, trial conversion and annual switch alike.
@@ -205,9 +203,7 @@ def _start_new_period(
 ) -> QuoteResult:
     """A full-price period starting now (new, trial conversion, monthly -> annual)."""
     charge = new_period_charge(now, product_name, cycle, quantity, unit_amount)
-    discount_value, discount_line = discount_and_line(
-        _applied_terms(code, in_force), charge.amount, currency
-    )
+    discount_value, discount_line = discount_and_line(_applied_terms(code, in_force), charge.amount, currency)
     assert charge.period_end is not None  # set by new_period_charge
     after = _After(
         billing_cycle=cycle,
@@ -254,27 +250,17 @@ def quote_new(
 
 def _annual_unit_amount(annual_price: PriceTerms | None, currency: str) -> int:
     """The current annual unit price in the subscription's currency, or a refusal."""
-    if (
-        annual_price is None
-        or annual_price.billing_cycle != "year"
-        or annual_price.currency != currency
-    ):
-        raise BillingError(
-            "price_not_found", f"There is no annual price in {currency}.", param="billing_cycle"
-        )
+    if annual_price is None or annual_price.billing_cycle != "year" or annual_price.currency != currency:
+        raise BillingError("price_not_found", f"There is no annual price in {currency}.", param="billing_cycle")
     return annual_price.unit_amount
 
 
-def _conversion_unit_amount(
-    current: CurrentTerms, change: Change, annual_price: PriceTerms | None
-) -> int:
+def _conversion_unit_amount(current: CurrentTerms, change: Change, annual_price: PriceTerms | None) -> int:
     """The unit price a trial converts at: its own monthly price, or the annual price."""
     if change.billing_cycle == "year":
         return _annual_unit_amount(annual_price, current.currency)
     if current.billing_cycle != "month":
-        raise BillingError(
-            "price_not_found", "There is no monthly price for this trial.", param="billing_cycle"
-        )
+        raise BillingError("price_not_found", "There is no monthly price for this trial.", param="billing_cycle")
     return current.unit_amount
 
 
@@ -284,8 +270,7 @@ def _unused_time_credit(now: datetime, current: CurrentTerms, product_name: str)
     length = seconds_between(current.period_start, current.period_end)
     return Line(
         kind="credit",
-        description=f"Unused time on {current.quantity} × {product_name} "
-        f"({CYCLE_LABELS[current.billing_cycle]})",
+        description=f"Unused time on {current.quantity} × {product_name} ({CYCLE_LABELS[current.billing_cycle]})",
         quantity=current.quantity,
         unit_amount=current.unit_amount,
         amount=-prorate(current.period_value, remaining, length),
@@ -326,9 +311,7 @@ def _add_sessions(
         terms = None
     discount_value, discount_line = discount_and_line(terms, charge.amount, current.currency)
     full_discount = (
-        full_period_discount_for_prorated(terms, full_amount, charge.amount, discount_value)
-        if terms is not None
-        else 0
+        full_period_discount_for_prorated(terms, full_amount, charge.amount, discount_value) if terms is not None else 0
     )
     after = _After(
         billing_cycle=current.billing_cycle,

@@ -37,9 +37,7 @@ def _check_status(current: CurrentTerms) -> None:
     if current.status == "ended":
         raise BillingError("subscription_ended", "This subscription has ended and cannot change.")
     if current.status == "past_due":
-        raise BillingError(
-            "subscription_past_due", "This subscription has an unpaid invoice: pay it first."
-        )
+        raise BillingError("subscription_past_due", "This subscription has an unpaid invoice: pay it first.")
     if current.status != "active":
         raise ValueError(f"unknown subscription status {current.status!r}")
 

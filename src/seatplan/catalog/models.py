@@ -77,9 +77,10 @@ class DiscountCode(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(Q(percent_off__isnull=False, amount_off__isnull=True, percent_off__gt=0,
-                             percent_off__lte=100)
-                           | Q(percent_off__isnull=True, amount_off__isnull=False, amount_off__gt=0)),
+                condition=(
+                    Q(percent_off__isnull=False, amount_off__isnull=True, percent_off__gt=0, percent_off__lte=100)
+                    | Q(percent_off__isnull=True, amount_off__isnull=False, amount_off__gt=0)
+                ),
                 name="discount_percent_xor_amount",
             ),
             models.CheckConstraint(

@@ -26,7 +26,8 @@ def products_with_prices() -> list[Product]:
     return list(
         Product.objects.order_by("code").prefetch_related(
             Prefetch(  # only the prices on sale now
-                "prices", queryset=Price.objects.filter(active=True).order_by("currency", "billing_cycle"),
+                "prices",
+                queryset=Price.objects.filter(active=True).order_by("currency", "billing_cycle"),
                 to_attr="active_prices",
             )
         )
@@ -36,15 +37,17 @@ def products_with_prices() -> list[Product]:
 def price_active(product: Product, currency: str, cycle: str) -> Price:
     price = Price.objects.filter(product=product, currency=currency, billing_cycle=cycle, active=True).first()
     if price is None:
-        raise BillingError("price_not_found", f"{product.name} has no {cycle}ly price in {currency}.",
-                           "billing_cycle")
+        raise BillingError("price_not_found", f"{product.name} has no {cycle}ly price in {currency}.", "billing_cycle")
     return price
 
 
 def discount_terms(discount: DiscountCode) -> DiscountTerms:
     return DiscountTerms(
-        code=discount.code, percent_off=discount.percent_off, amount_off=discount.amount_off,
-        currency=discount.currency or None, duration=discount.duration,
+        code=discount.code,
+        percent_off=discount.percent_off,
+        amount_off=discount.amount_off,
+        currency=discount.currency or None,
+        duration=discount.duration,
         duration_in_cycles=discount.duration_in_cycles,
     )
 
@@ -68,11 +71,11 @@ def discount_code_judge(
 def discount_check_available(discount: DiscountCode, *, account_id: str) -> None:
     if discount.max_redemptions is not None and discount.times_redeemed >= discount.max_redemptions:
         raise BillingError("discount_exhausted", f"The code {discount.code} has been used up.", "discount_code")
-    if discount.once_per_account and DiscountRedemption.objects.filter(
-        account_id=account_id, discount_code=discount
-    ).exists():
-        raise BillingError("discount_exhausted", f"This account has already used {discount.code}.",
-                           "discount_code")
+    if (
+        discount.once_per_account
+        and DiscountRedemption.objects.filter(account_id=account_id, discount_code=discount).exists()
+    ):
+        raise BillingError("discount_exhausted", f"This account has already used {discount.code}.", "discount_code")
 
 
 def _not_applicable_reason(
@@ -83,15 +86,15 @@ def _not_applicable_reason(
     if discount.products and product.code not in discount.products:
         return f"does not apply to {product.name}"
     if discount.billing_cycles and cycle not in discount.billing_cycles:
-        return "applies to " + " and ".join(
-            {"month": "monthly", "year": "annual"}[c] for c in discount.billing_cycles
-        ) + " billing only"
+        return (
+            "applies to "
+            + " and ".join({"month": "monthly", "year": "annual"}[c] for c in discount.billing_cycles)
+            + " billing only"
+        )
     if discount.amount_off is not None and discount.currency != currency:
         return f"is for {discount.currency} purchases only"
     if discount.min_quantity and quantity < discount.min_quantity:
         return f"needs at least {discount.min_quantity} sessions"
-    if discount.first_purchase_only and Invoice.objects.filter(
-        account_id=account_id, amount_paid__gt=0
-    ).exists():
+    if discount.first_purchase_only and Invoice.objects.filter(account_id=account_id, amount_paid__gt=0).exists():
         return "is for a first purchase only"
     return None

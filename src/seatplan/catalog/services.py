@@ -20,8 +20,14 @@ def _require_operator(actor: Actor) -> None:
 
 @transaction.atomic
 def product_create(
-    *, actor: Actor, code: str, name: str, unit_name: str = "session",
-    trial_days: int = 14, trial_quantity: int = 2, now: datetime,
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    unit_name: str = "session",
+    trial_days: int = 14,
+    trial_quantity: int = 2,
+    now: datetime,
 ) -> Product:
     _require_operator(actor)
     code = code.strip().lower()
@@ -33,10 +39,17 @@ def product_create(
         raise BillingError("value_invalid", "Trial days 1..365 and trial sessions 1..1000.", "trial_days")
     if Product.objects.filter(code=code).exists():
         raise BillingError("product_exists", f"A product {code!r} exists already.", "code")
-    product = Product.objects.create(code=code, name=name, unit_name=unit_name,
-                                     trial_days=trial_days, trial_quantity=trial_quantity, created_at=now)
-    audit_record(actor=actor, account_id=None, action="product.created", obj=product, now=now,
-                 after={"code": code, "name": product.name})
+    product = Product.objects.create(
+        code=code, name=name, unit_name=unit_name, trial_days=trial_days, trial_quantity=trial_quantity, created_at=now
+    )
+    audit_record(
+        actor=actor,
+        account_id=None,
+        action="product.created",
+        obj=product,
+        now=now,
+        after={"code": code, "name": product.name},
+    )
     return product
 
 
@@ -55,11 +68,17 @@ def price_create(
     Price.objects.select_for_update().filter(
         product=product, currency=code, billing_cycle=billing_cycle, active=True
     ).update(active=False)
-    price = Price.objects.create(product=product, currency=code, billing_cycle=billing_cycle,
-                                 unit_amount=unit_amount, created_at=now)
-    audit_record(actor=actor, account_id=None, action="price.created", obj=price, now=now,
-                 after={"product": product.code, "currency": code, "billing_cycle": billing_cycle,
-                        "unit_amount": unit_amount})
+    price = Price.objects.create(
+        product=product, currency=code, billing_cycle=billing_cycle, unit_amount=unit_amount, created_at=now
+    )
+    audit_record(
+        actor=actor,
+        account_id=None,
+        action="price.created",
+        obj=price,
+        now=now,
+        after={"product": product.code, "currency": code, "billing_cycle": billing_cycle, "unit_amount": unit_amount},
+    )
     return price
 
 
@@ -83,8 +102,7 @@ def discount_code_create(*, actor: Actor, now: datetime, **fields) -> DiscountCo
         from seatplan.accounts.services import _validate_currency
 
         if not isinstance(amount_off, int) or not 0 < amount_off <= 10**12:
-            raise BillingError("discount_invalid", "amount_off is a positive number of minor units.",
-                               "amount_off")
+            raise BillingError("discount_invalid", "amount_off is a positive number of minor units.", "amount_off")
         currency = _validate_currency(str(fields.get("currency") or ""))
     duration = fields.get("duration")
     if duration not in DiscountDuration.values:
@@ -92,11 +110,11 @@ def discount_code_create(*, actor: Actor, now: datetime, **fields) -> DiscountCo
     cycles = fields.get("duration_in_cycles")
     if duration == DiscountDuration.REPEATING:
         if not isinstance(cycles, int) or not (1 <= cycles <= 1000):
-            raise BillingError("discount_invalid", "A repeating code needs duration_in_cycles ≥ 1.",
-                               "duration_in_cycles")
+            raise BillingError(
+                "discount_invalid", "A repeating code needs duration_in_cycles ≥ 1.", "duration_in_cycles"
+            )
     elif cycles is not None:
-        raise BillingError("discount_invalid", "duration_in_cycles is only for repeating codes.",
-                           "duration_in_cycles")
+        raise BillingError("discount_invalid", "duration_in_cycles is only for repeating codes.", "duration_in_cycles")
     billing_cycles = list(fields.get("billing_cycles") or [])
     for cycle in billing_cycles:
         validate_cycle(cycle, "billing_cycles")
@@ -114,16 +132,30 @@ def discount_code_create(*, actor: Actor, now: datetime, **fields) -> DiscountCo
     try:
         with transaction.atomic():
             discount = DiscountCode.objects.create(
-                code=code, percent_off=percent_off, amount_off=amount_off, currency=currency,
-                duration=duration, duration_in_cycles=cycles, products=products,
-                billing_cycles=billing_cycles, valid_from=valid_from, valid_until=valid_until,
+                code=code,
+                percent_off=percent_off,
+                amount_off=amount_off,
+                currency=currency,
+                duration=duration,
+                duration_in_cycles=cycles,
+                products=products,
+                billing_cycles=billing_cycles,
+                valid_from=valid_from,
+                valid_until=valid_until,
                 max_redemptions=fields.get("max_redemptions"),
                 once_per_account=bool(fields.get("once_per_account")),
                 first_purchase_only=bool(fields.get("first_purchase_only")),
-                min_quantity=fields.get("min_quantity"), created_at=now,
+                min_quantity=fields.get("min_quantity"),
+                created_at=now,
             )
-            audit_record(actor=actor, account_id=None, action="discount_code.created", obj=discount,
-                         now=now, after={"code": code})
+            audit_record(
+                actor=actor,
+                account_id=None,
+                action="discount_code.created",
+                obj=discount,
+                now=now,
+                after={"code": code},
+            )
     except IntegrityError as exc:
         raise BillingError("discount_code_exists", f"The code {code} exists already.", "code") from exc
     return discount

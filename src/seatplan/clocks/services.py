@@ -44,8 +44,11 @@ def test_clock_advance(*, actor: Actor, clock: TestClock, frozen_time: datetime)
         if frozen_time < clock.frozen_time:
             raise BillingError("clock_backwards", "A test clock only moves forward.", "frozen_time")
         if frozen_time > clock.frozen_time + MAX_ADVANCE:
-            raise BillingError("clock_advance_too_far", "A test clock moves at most 5 years (1,826 days) at a time; "
-                               "advance it in steps.", "frozen_time")
+            raise BillingError(
+                "clock_advance_too_far",
+                "A test clock moves at most 5 years (1,826 days) at a time; advance it in steps.",
+                "frozen_time",
+            )
         previous = clock.frozen_time
         clock.frozen_time = frozen_time
         clock.save(update_fields=["frozen_time"])

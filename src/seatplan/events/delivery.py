@@ -36,8 +36,13 @@ class _Message(EmailMessage):
 
 def _send_email(event: OutboxEvent) -> None:
     payload = event.payload
-    message = _Message(subject=payload["subject"], body=payload["body"], from_email=settings.DEFAULT_FROM_EMAIL,
-                       to=payload["to"], invoice_ids=payload.get("attachments", []))
+    message = _Message(
+        subject=payload["subject"],
+        body=payload["body"],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=payload["to"],
+        invoice_ids=payload.get("attachments", []),
+    )
     message.send()
 
 
@@ -60,8 +65,9 @@ _PENDING_SQL = (  # noqa: S608 - placeholders only
     "SELECT * FROM events_outboxevent WHERE delivered_at IS NULL AND type IN ({types}) AND attempts < %s "
     "ORDER BY id LIMIT %s"
 ).format(types=", ".join(["%s"] * len(SENDERS)))
-_CLAIM_SQL = ("UPDATE events_outboxevent SET delivered_at = %s, attempts = attempts + 1 "
-              "WHERE id = %s AND delivered_at IS NULL")
+_CLAIM_SQL = (
+    "UPDATE events_outboxevent SET delivered_at = %s, attempts = attempts + 1 WHERE id = %s AND delivered_at IS NULL"
+)
 
 
 def outbox_deliver(*, now: datetime, limit: int = 100) -> int:
@@ -85,16 +91,21 @@ def _send_claimed(event: OutboxEvent) -> bool:
         SENDERS[event.type](event)
     except Exception:
         logger.exception("outbox event %s failed; will retry", event.pk or event.dedupe_key)
-        found = (OutboxEvent.objects.filter(pk=event.pk) if event.pk is not None
-                 else OutboxEvent.objects.filter(type=event.type, dedupe_key=event.dedupe_key))
+        found = (
+            OutboxEvent.objects.filter(pk=event.pk)
+            if event.pk is not None
+            else OutboxEvent.objects.filter(type=event.type, dedupe_key=event.dedupe_key)
+        )
         found.update(delivered_at=None)
         return False
     return True
 
 
 # One statement claims an e-mail the request itself queued and returns what to send.
-_CLAIM_KEY_SQL = ("UPDATE events_outboxevent SET delivered_at = %s, attempts = attempts + 1 "
-                  "WHERE dedupe_key = %s AND type = 'email' AND delivered_at IS NULL RETURNING id, payload")
+_CLAIM_KEY_SQL = (
+    "UPDATE events_outboxevent SET delivered_at = %s, attempts = attempts + 1 "
+    "WHERE dedupe_key = %s AND type = 'email' AND delivered_at IS NULL RETURNING id, payload"
+)
 
 
 def _deliver_now() -> None:
@@ -115,8 +126,9 @@ def _deliver_keys(dedupe_keys: list[str]) -> None:
         if row is None:
             continue  # sent already (a request replayed), or another process has it
         pk, payload = row
-        _send_claimed(OutboxEvent(pk=pk, type="email",
-                                  payload=json.loads(payload) if isinstance(payload, str) else payload))
+        _send_claimed(
+            OutboxEvent(pk=pk, type="email", payload=json.loads(payload) if isinstance(payload, str) else payload)
+        )
 
 
 def claimed_by_request(event: OutboxEvent) -> OutboxEvent:

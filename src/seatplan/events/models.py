@@ -5,9 +5,7 @@ from django.db.models import Q
 class AuditEntry(models.Model):
     """Append-only: who changed what, when, before and after (SPEC §7)."""
 
-    account = models.ForeignKey(
-        "accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=100)  # "user:<id>", "system:billing", …
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=40)
@@ -26,9 +24,7 @@ class AuditEntry(models.Model):
 class OutboxEvent(models.Model):
     """A side effect to deliver after commit (webhook, e-mail); rolled back with its change."""
 
-    account = models.ForeignKey(
-        "accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=60)
     payload = models.JSONField()
     # Set for effects that must happen once however often the job that makes them runs.
@@ -42,8 +38,9 @@ class OutboxEvent(models.Model):
             models.Index(fields=["delivered_at", "created_at"]),
             # The e-mails still to send, in order: what every delivery pass reads. Webhook events are
             # not sent from here and stay undelivered; without this index each pass read all of them.
-            models.Index(fields=["id"], condition=Q(delivered_at__isnull=True, type="email"),
-                         name="outbox_email_pending"),
+            models.Index(
+                fields=["id"], condition=Q(delivered_at__isnull=True, type="email"), name="outbox_email_pending"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -64,9 +61,13 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "url"], name="webhook_delivery_once")]
-        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(delivered_at__isnull=True,
-                                                                        failed_at__isnull=True),
-                                name="webhook_delivery_due")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(delivered_at__isnull=True, failed_at__isnull=True),
+                name="webhook_delivery_due",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"event {self.event_id} to {self.url}"

@@ -21,8 +21,16 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    entry = AuditEntry(account_id=account_id, actor=actor.label, action=action, object_type=type(obj).__name__,
-                       object_id=str(obj.pk), before=before, after=after, created_at=now)
+    entry = AuditEntry(
+        account_id=account_id,
+        actor=actor.label,
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=str(obj.pk),
+        before=before,
+        after=after,
+        created_at=now,
+    )
     insert(entry, read_keys=False)  # one plain INSERT (every change writes one), its key not read back
 
 
@@ -31,14 +39,29 @@ AUDIT_COLUMNS = ["account_id", "actor", "action", "object_type", "object_id", "b
 OUTBOX_COLUMNS = ["account_id", "type", "payload", "dedupe_key", "created_at", "delivered_at", "attempts"]
 
 
-def audit_row(*, actor: Actor, account_id: str | None, action: str, object_type: str, object_id: str,
-              before: dict | None, after: dict | None, now: datetime) -> tuple:
+def audit_row(
+    *,
+    actor: Actor,
+    account_id: str | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: dict | None,
+    after: dict | None,
+    now: datetime,
+) -> tuple:
     """What `audit_record` writes, as an AUDIT_COLUMNS tuple."""
     return (account_id, actor.label, action, object_type, object_id, before, after, now)
 
 
-def outbox_row(*, account_id: str | None, type: str, payload: dict, now: datetime,  # noqa: A002 - the column
-               dedupe_key: str | None = None) -> tuple:
+def outbox_row(
+    *,
+    account_id: str | None,
+    type: str,
+    payload: dict,
+    now: datetime,  # noqa: A002 - the column
+    dedupe_key: str | None = None,
+) -> tuple:
     """What `outbox_add` writes, as an OUTBOX_COLUMNS tuple."""
     return (account_id, type, payload, dedupe_key, now, None, 0)
 
@@ -51,15 +74,22 @@ def outbox_add(
         return OutboxEvent.objects.create(account_id=account_id, type=type, payload=payload, created_at=now)
     try:
         with transaction.atomic():
-            return OutboxEvent.objects.create(account_id=account_id, type=type, payload=payload, created_at=now,
-                                              dedupe_key=dedupe_key)
+            return OutboxEvent.objects.create(
+                account_id=account_id, type=type, payload=payload, created_at=now, dedupe_key=dedupe_key
+            )
     except IntegrityError:
         return None
 
 
 def email_event(
-    *, account_id: str | None, to: Iterable[str], subject: str, body: str, now: datetime,
-    dedupe_key: str | None = None, attachments: Iterable[str] = (),
+    *,
+    account_id: str | None,
+    to: Iterable[str],
+    subject: str,
+    body: str,
+    now: datetime,
+    dedupe_key: str | None = None,
+    attachments: Iterable[str] = (),
 ) -> OutboxEvent | None:
     """The (unsaved) outbox row of an e-mail; None when it has nobody to go to."""
     payload = email_payload(to=to, subject=subject, body=body, attachments=attachments)
@@ -77,12 +107,25 @@ def email_payload(*, to: Iterable[str], subject: str, body: str, attachments: It
 
 
 def email_enqueue(
-    *, account_id: str | None, to: Iterable[str], subject: str, body: str, now: datetime,
-    dedupe_key: str | None = None, attachments: list[str] | None = None,
+    *,
+    account_id: str | None,
+    to: Iterable[str],
+    subject: str,
+    body: str,
+    now: datetime,
+    dedupe_key: str | None = None,
+    attachments: list[str] | None = None,
 ) -> OutboxEvent | None:
     """An e-mail, sent by the outbox after commit (events.delivery). `attachments`: invoice ids as PDF."""
-    row = email_event(account_id=account_id, to=to, subject=subject, body=body, now=now, dedupe_key=dedupe_key,
-                      attachments=attachments or ())
+    row = email_event(
+        account_id=account_id,
+        to=to,
+        subject=subject,
+        body=body,
+        now=now,
+        dedupe_key=dedupe_key,
+        attachments=attachments or (),
+    )
     if row is None:
         return None
     event = outbox_add(account_id=account_id, type="email", payload=row.payload, now=now, dedupe_key=dedupe_key)

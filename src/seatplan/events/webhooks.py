@@ -45,8 +45,16 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def webhook_body(event: OutboxEvent) -> bytes:
-    return json.dumps({"id": f"evt_{event.pk}", "type": event.type, "created_at": event.created_at.isoformat(),
-                       "account": event.account_id, "data": event.payload}, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "id": f"evt_{event.pk}",
+            "type": event.type,
+            "created_at": event.created_at.isoformat(),
+            "account": event.account_id,
+            "data": event.payload,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -70,34 +78,49 @@ def webhooks_deliver(*, now: datetime, limit: int = 500, post: Post = _post) -> 
 def webhooks_fan_out(*, now: datetime, limit: int) -> int:
     """One batch of events handed to their deliveries; returns how many events."""
     with transaction.atomic():
-        events = list(OutboxEvent.objects.select_for_update(skip_locked=True)
-                      .filter(delivered_at__isnull=True).exclude(type="email").order_by("pk")[:limit])
+        events = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(delivered_at__isnull=True)
+            .exclude(type="email")
+            .order_by("pk")[:limit]
+        )
         if not events:
             return 0
         WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(event=event, url=url, next_attempt_at=now) for event in events
-             for url in settings.WEBHOOK_URLS], ignore_conflicts=True)
+            [
+                WebhookDelivery(event=event, url=url, next_attempt_at=now)
+                for event in events
+                for url in settings.WEBHOOK_URLS
+            ],
+            ignore_conflicts=True,
+        )
         OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(delivered_at=now)
         return len(events)
 
 
 def _claim(now: datetime, limit: int) -> list[WebhookDelivery]:
     with transaction.atomic():
-        due = list(WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-                   .select_related("event")
-                   .filter(delivered_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=now)
-                   .order_by("next_attempt_at", "pk")[:limit])
+        due = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event")
+            .filter(delivered_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")[:limit]
+        )
         WebhookDelivery.objects.filter(pk__in=[d.pk for d in due]).update(
-            next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+            next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
+        )
     return due
 
 
 def _send(delivery: WebhookDelivery, now: datetime, post: Post) -> bool:
     event = delivery.event
     body = webhook_body(event)
-    headers = {"Content-Type": "application/json", "User-Agent": "Seatplan-Webhooks",
-               "Seatplan-Event-Id": f"evt_{event.pk}",
-               "Seatplan-Signature": webhook_signature(settings.WEBHOOK_SECRET, int(now.timestamp()), body)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Seatplan-Webhooks",
+        "Seatplan-Event-Id": f"evt_{event.pk}",
+        "Seatplan-Signature": webhook_signature(settings.WEBHOOK_SECRET, int(now.timestamp()), body),
+    }
     status, error = None, ""
     try:
         status = post(delivery.url, body, headers)
@@ -113,6 +136,7 @@ def _send(delivery: WebhookDelivery, now: datetime, post: Post) -> bool:
         logger.warning("webhook %s to %s given up after %d attempts", event.pk, delivery.url, delivery.attempts)
     else:
         delivery.next_attempt_at = now + timedelta(seconds=BACKOFF_SECONDS[delivery.attempts - 1])
-    delivery.save(update_fields=["attempts", "last_status", "last_error", "delivered_at", "failed_at",
-                                 "next_attempt_at"])
+    delivery.save(
+        update_fields=["attempts", "last_status", "last_error", "delivered_at", "failed_at", "next_attempt_at"]
+    )
     return ok

@@ -46,8 +46,11 @@ def idempotency_begin(*, scope: str, key: str, fingerprint: str, now: datetime) 
 
 def idempotency_replay(*, scope: str, key: str, fingerprint: str) -> Replay | None:
     """The first response to this key and request, if one was recorded (a form sent again)."""
-    done = (IdempotencyRecord.objects.filter(scope=scope, key=key, fingerprint=fingerprint, status_code__isnull=False)
-            .values_list("status_code", "response").first())
+    done = (
+        IdempotencyRecord.objects.filter(scope=scope, key=key, fingerprint=fingerprint, status_code__isnull=False)
+        .values_list("status_code", "response")
+        .first()
+    )
     if done is None or done[0] is None:
         return None
     return Replay(status_code=done[0], body=done[1])

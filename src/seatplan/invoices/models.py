@@ -45,7 +45,10 @@ class Invoice(Totals):
     number = models.CharField(max_length=40, unique=True)
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
     subscription = models.ForeignKey(
-        "subscriptions.Subscription", null=True, blank=True, on_delete=models.PROTECT,
+        "subscriptions.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="invoices",
     )
     status = models.CharField(max_length=15, choices=InvoiceStatus.choices)

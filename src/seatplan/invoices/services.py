@@ -32,20 +32,41 @@ def format_number(series: str, sequence: int) -> str:
 
 
 def invoice_draft(
-    *, account: Account, subscription_id: str | None, currency: str, lines: Sequence[dict],
-    subtotal: int, discount_total: int, tax: int, total: int, credit_applied: int, amount_due: int,
-    paid: bool, now: datetime,
+    *,
+    account: Account,
+    subscription_id: str | None,
+    currency: str,
+    lines: Sequence[dict],
+    subtotal: int,
+    discount_total: int,
+    tax: int,
+    total: int,
+    credit_applied: int,
+    amount_due: int,
+    paid: bool,
+    now: datetime,
 ) -> Invoice:
     """An invoice with its id and lines but no number yet, not written: `invoice_issue` numbers and writes it.
 
     Its id can be referred to at once (a payment attempt, a redemption): foreign keys are checked at commit.
     """
     invoice = Invoice(
-        series=settings.INVOICE_NUMBER_PREFIX, account=account, subscription_id=subscription_id,
-        status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN, currency=currency, subtotal=subtotal,
-        discount_total=discount_total, tax=tax, total=total, credit_applied=credit_applied, amount_due=amount_due,
-        amount_paid=amount_due if paid else 0, billing_details=account.billing_details(), account_name=account.name,
-        issued_at=now, paid_at=now if paid else None,
+        series=settings.INVOICE_NUMBER_PREFIX,
+        account=account,
+        subscription_id=subscription_id,
+        status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
+        currency=currency,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        tax=tax,
+        total=total,
+        credit_applied=credit_applied,
+        amount_due=amount_due,
+        amount_paid=amount_due if paid else 0,
+        billing_details=account.billing_details(),
+        account_name=account.name,
+        issued_at=now,
+        paid_at=now if paid else None,
     )
     rows = [InvoiceLine(invoice=invoice, position=i, **line) for i, line in enumerate(lines)]
     # The lines as they will be written, for whoever shows the invoice next in this request (no read back).

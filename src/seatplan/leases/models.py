@@ -31,8 +31,9 @@ class SessionPool(models.Model):
     change of a lease's status runs in the same transaction as the change of its counter.
     """
 
-    account = models.OneToOneField("accounts.Account", primary_key=True, on_delete=models.CASCADE,
-                                   related_name="session_pool")
+    account = models.OneToOneField(
+        "accounts.Account", primary_key=True, on_delete=models.CASCADE, related_name="session_pool"
+    )
     in_use = models.PositiveIntegerField(default=0)
     queued = models.PositiveIntegerField(default=0)
     # Queue order: each request takes the next ticket; the head is the lowest queued ticket.
@@ -72,8 +73,9 @@ class SessionLease(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "ticket"], name="lease_ticket_unique"),
-            models.CheckConstraint(condition=~Q(status="granted") | Q(expires_at__isnull=False),
-                                   name="lease_granted_expires"),
+            models.CheckConstraint(
+                condition=~Q(status="granted") | Q(expires_at__isnull=False), name="lease_granted_expires"
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "status", "ticket"]),

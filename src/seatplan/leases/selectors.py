@@ -18,12 +18,17 @@ def _day_start(day: date) -> datetime:
 
 
 def _open_counts(account_id: str, now: datetime) -> dict[str, dict[str, int]]:
-    rows = (SessionLease.objects
-            .filter(Q(status=LeaseStatus.GRANTED, expires_at__gt=now)
-                    | Q(status=LeaseStatus.QUEUED, queued_until__gt=now), account_id=account_id)
-            .values("status", "run_type").annotate(n=Count("pk")))
-    counts: dict[str, dict[str, int]] = {status: dict.fromkeys(RunType.values, 0)
-                                         for status in (LeaseStatus.GRANTED, LeaseStatus.QUEUED)}
+    rows = (
+        SessionLease.objects.filter(
+            Q(status=LeaseStatus.GRANTED, expires_at__gt=now) | Q(status=LeaseStatus.QUEUED, queued_until__gt=now),
+            account_id=account_id,
+        )
+        .values("status", "run_type")
+        .annotate(n=Count("pk"))
+    )
+    counts: dict[str, dict[str, int]] = {
+        status: dict.fromkeys(RunType.values, 0) for status in (LeaseStatus.GRANTED, LeaseStatus.QUEUED)
+    }
     for row in rows:
         counts[row["status"]][row["run_type"]] = row["n"]
     return counts
@@ -52,8 +57,9 @@ def daily_peaks(account, now: datetime, days: int = 30) -> list[tuple[date, int]
     start = _day_start(first)
     minutes = UsageMinute.objects.filter(account_id=account.pk)
     before = minutes.filter(minute__lt=start).order_by("-minute").values_list("level", flat=True).first()
-    rows = list(minutes.filter(minute__gte=start, minute__lte=now).order_by("minute")
-                .values_list("minute", "peak", "level"))
+    rows = list(
+        minutes.filter(minute__gte=start, minute__lte=now).order_by("minute").values_list("minute", "peak", "level")
+    )
     pool = SessionPool.objects.filter(pk=account.pk).values("minute", "minute_peak", "in_use").first()
     if pool and pool["minute"] is not None:
         if pool["minute"] < start:
@@ -76,10 +82,15 @@ def daily_peaks(account, now: datetime, days: int = 30) -> list[tuple[date, int]
 
 def usage_notice(account, now: datetime) -> str | None:  # noqa: ANN001
     """The in-page notice when today's use reached 75 % of the limit, else None."""
-    notice = (UsageNotice.objects.filter(account_id=account.pk, day=now.date())
-              .values("in_use", "limit", "created_at").first())
+    notice = (
+        UsageNotice.objects.filter(account_id=account.pk, day=now.date())
+        .values("in_use", "limit", "created_at")
+        .first()
+    )
     if notice is None:
         return None
-    return (f"Today at {notice['created_at']:%H:%M} UTC, {notice['in_use']} of your {notice['limit']} parallel "
-            f"sessions were in use ({NOTICE_PERCENT} % or more). When all are in use, new test runs wait in a "
-            "queue: add sessions to run more at once.")
+    return (
+        f"Today at {notice['created_at']:%H:%M} UTC, {notice['in_use']} of your {notice['limit']} parallel "
+        f"sessions were in use ({NOTICE_PERCENT} % or more). When all are in use, new test runs wait in a "
+        "queue: add sessions to run more at once."
+    )

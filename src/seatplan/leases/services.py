@@ -43,9 +43,11 @@ def live_subscriptions(now: datetime) -> QuerySet[Subscription]:
     Live, and not already over by the clock: a trial past its end and a cancelled subscription past
     its period end stop counting at that instant, even before the billing job marks them ended.
     """
-    return (Subscription.objects.filter(status__in=LIVE_STATUSES)
-            .exclude(is_trial=True, trial_end__lte=now)
-            .exclude(auto_renew=False, current_period_end__lte=now))
+    return (
+        Subscription.objects.filter(status__in=LIVE_STATUSES)
+        .exclude(is_trial=True, trial_end__lte=now)
+        .exclude(auto_renew=False, current_period_end__lte=now)
+    )
 
 
 def session_limit(account_id: str, now: datetime) -> int:
@@ -92,8 +94,10 @@ def _pool_state(pool: SessionPool) -> tuple:
     return tuple(getattr(pool, name) for name in _POOL_FIELDS)
 
 
-_POOL_UPDATE_SQL = (f"UPDATE leases_sessionpool SET {', '.join(f'{name} = %s' for name in _POOL_FIELDS)} "  # noqa: S608
-                    "WHERE account_id = %s")  # (constant column names)
+_POOL_UPDATE_SQL = (
+    f"UPDATE leases_sessionpool SET {', '.join(f'{name} = %s' for name in _POOL_FIELDS)} "  # noqa: S608
+    "WHERE account_id = %s"
+)  # (constant column names)
 
 
 def _pool_save(pool: SessionPool) -> None:
@@ -102,17 +106,38 @@ def _pool_save(pool: SessionPool) -> None:
         return
     ops = connection.ops
     with connection.cursor() as cursor:
-        cursor.execute(_POOL_UPDATE_SQL, [
-            pool.in_use, pool.queued, pool.next_ticket, ops.adapt_datetimefield_value(pool.next_deadline),
-            ops.adapt_datetimefield_value(pool.minute), pool.minute_peak, ops.adapt_datefield_value(pool.notice_day),
-            pool.account_id,
-        ])
+        cursor.execute(
+            _POOL_UPDATE_SQL,
+            [
+                pool.in_use,
+                pool.queued,
+                pool.next_ticket,
+                ops.adapt_datetimefield_value(pool.next_deadline),
+                ops.adapt_datetimefield_value(pool.minute),
+                pool.minute_peak,
+                ops.adapt_datefield_value(pool.notice_day),
+                pool.account_id,
+            ],
+        )
 
 
-_LEASE_FIELDS = ["id", "account_id", "run_type", "status", "ttl_seconds", "ticket", "created_by", "created_at",
-                 "queued_until", "granted_at", "expires_at"]
-_LEASE_INSERT_SQL = (f"INSERT INTO leases_sessionlease ({', '.join(_LEASE_FIELDS)}) "  # noqa: S608
-                     f"VALUES ({', '.join(['%s'] * len(_LEASE_FIELDS))})")
+_LEASE_FIELDS = [
+    "id",
+    "account_id",
+    "run_type",
+    "status",
+    "ttl_seconds",
+    "ticket",
+    "created_by",
+    "created_at",
+    "queued_until",
+    "granted_at",
+    "expires_at",
+]
+_LEASE_INSERT_SQL = (
+    f"INSERT INTO leases_sessionlease ({', '.join(_LEASE_FIELDS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_LEASE_FIELDS))})"
+)
 
 
 def _lease_insert(lease: SessionLease) -> None:
@@ -129,8 +154,10 @@ def _lease_insert(lease: SessionLease) -> None:
 def _lease_end(lease_id: str, status: str, now: datetime) -> str | None:
     """Release the lease if it is in `status`; returns that status, or None if it was not."""
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE leases_sessionlease SET status = %s, ended_at = %s WHERE id = %s AND status = %s",
-                       [LeaseStatus.RELEASED.value, connection.ops.adapt_datetimefield_value(now), lease_id, status])
+        cursor.execute(
+            "UPDATE leases_sessionlease SET status = %s, ended_at = %s WHERE id = %s AND status = %s",
+            [LeaseStatus.RELEASED.value, connection.ops.adapt_datetimefield_value(now), lease_id, status],
+        )
         return status if cursor.rowcount else None
 
 
@@ -144,8 +171,9 @@ def _note_level(pool: SessionPool, now: datetime, before: int) -> None:
     if pool.minute is None or minute > pool.minute:
         if pool.minute is not None:
             # Nothing changed since pool.minute's last change: `before` is the level it ended at.
-            UsageMinute.objects.create(account_id=pool.account_id, minute=pool.minute, peak=pool.minute_peak,
-                                       level=before)
+            UsageMinute.objects.create(
+                account_id=pool.account_id, minute=pool.minute, peak=pool.minute_peak, level=before
+            )
         pool.minute = minute
         pool.minute_peak = max(before, pool.in_use)
     else:
@@ -156,9 +184,11 @@ def _sweep(pool: SessionPool, now: datetime) -> None:
     """End the leases not renewed in time and the requests queued too long."""
     leases = SessionLease.objects.filter(account_id=pool.account_id)
     expired = leases.filter(status=LeaseStatus.GRANTED, expires_at__lte=now).update(
-        status=LeaseStatus.EXPIRED, ended_at=F("expires_at"))
+        status=LeaseStatus.EXPIRED, ended_at=F("expires_at")
+    )
     timed_out = leases.filter(status=LeaseStatus.QUEUED, queued_until__lte=now).update(
-        status=LeaseStatus.TIMED_OUT, ended_at=F("queued_until"))
+        status=LeaseStatus.TIMED_OUT, ended_at=F("queued_until")
+    )
     if expired:
         before, pool.in_use = pool.in_use, pool.in_use - expired
         _note_level(pool, now, before)
@@ -175,15 +205,19 @@ def _grant_heads(pool: SessionPool, now: datetime) -> int:
     free = pool.limit - pool.in_use  # type: ignore[attr-defined]
     if free <= 0 or pool.queued == 0:
         return 0
-    heads = list(SessionLease.objects.filter(account_id=pool.account_id, status=LeaseStatus.QUEUED)
-                 .order_by("ticket").values_list("pk", "ttl_seconds")[:free])
+    heads = list(
+        SessionLease.objects.filter(account_id=pool.account_id, status=LeaseStatus.QUEUED)
+        .order_by("ticket")
+        .values_list("pk", "ttl_seconds")[:free]
+    )
     by_ttl: dict[int, list[str]] = {}
     for lease_id, ttl in heads:
         by_ttl.setdefault(ttl, []).append(lease_id)
     for ttl, ids in by_ttl.items():
         expires_at = now + timedelta(seconds=ttl)
-        SessionLease.objects.filter(pk__in=ids).update(status=LeaseStatus.GRANTED, granted_at=now,
-                                                       expires_at=expires_at)
+        SessionLease.objects.filter(pk__in=ids).update(
+            status=LeaseStatus.GRANTED, granted_at=now, expires_at=expires_at
+        )
         pool.next_deadline = _earlier(pool.next_deadline, expires_at)
     before = pool.in_use
     pool.in_use += len(heads)
@@ -202,7 +236,8 @@ def _settle(pool: SessionPool, now: datetime) -> int:
     if pool.limit == 0 and pool.queued:  # type: ignore[attr-defined]
         # Nothing live any more: nobody will ever be granted, so nobody waits.
         SessionLease.objects.filter(account_id=pool.account_id, status=LeaseStatus.QUEUED).update(
-            status=LeaseStatus.CANCELLED, ended_at=now)
+            status=LeaseStatus.CANCELLED, ended_at=now
+        )
         pool.queued = 0
     granted = _grant_heads(pool, now)
     if granted:
@@ -217,18 +252,25 @@ def _notify_if_busy(pool: SessionPool, now: datetime) -> None:
     if not limit or pool.in_use * 100 < limit * NOTICE_PERCENT or pool.notice_day == today:
         return
     pool.notice_day = today
-    UsageNotice.objects.get_or_create(account_id=pool.account_id, day=today,
-                                      defaults={"in_use": pool.in_use, "limit": limit, "created_at": now})
+    UsageNotice.objects.get_or_create(
+        account_id=pool.account_id, day=today, defaults={"in_use": pool.in_use, "limit": limit, "created_at": now}
+    )
     account = Account.objects.only("name").get(pk=pool.account_id)
-    emails = Membership.objects.filter(account_id=pool.account_id, role__in=[Role.OWNER, Role.BILLING_MANAGER]
-                                       ).values_list("user__email", flat=True)
+    emails = Membership.objects.filter(
+        account_id=pool.account_id, role__in=[Role.OWNER, Role.BILLING_MANAGER]
+    ).values_list("user__email", flat=True)
     email_enqueue(
-        account_id=pool.account_id, to=list(emails), now=now, dedupe_key=f"usage75:{pool.account_id}:{today}",
+        account_id=pool.account_id,
+        to=list(emails),
+        now=now,
+        dedupe_key=f"usage75:{pool.account_id}:{today}",
         subject=f"{account.name} is using {pool.in_use} of {limit} parallel sessions",
-        body=(f"{account.name} reached {pool.in_use} of its {limit} parallel test sessions "
-              f"({NOTICE_PERCENT} % or more) at {now:%H:%M} UTC on {today:%Y-%m-%d}.\n\n"
-              "When every session is in use, new test runs wait in a queue. Add sessions in "
-              f"Settings > Subscription Management:\n{settings.SITE_URL}/\n"),
+        body=(
+            f"{account.name} reached {pool.in_use} of its {limit} parallel test sessions "
+            f"({NOTICE_PERCENT} % or more) at {now:%H:%M} UTC on {today:%Y-%m-%d}.\n\n"
+            "When every session is in use, new test runs wait in a queue. Add sessions in "
+            f"Settings > Subscription Management:\n{settings.SITE_URL}/\n"
+        ),
     )
 
 
@@ -258,8 +300,14 @@ def lease_acquire(
         pool = _lock_pool(account_id, now)
         _settle(pool, now)
         limit = pool.limit  # type: ignore[attr-defined]
-        lease = SessionLease(account_id=account_id, run_type=run_type, ttl_seconds=ttl, ticket=pool.next_ticket,
-                             created_by=actor.label, created_at=now)
+        lease = SessionLease(
+            account_id=account_id,
+            run_type=run_type,
+            ttl_seconds=ttl,
+            ticket=pool.next_ticket,
+            created_by=actor.label,
+            created_at=now,
+        )
         if limit == 0:
             refusal = _Refusal("no_active_subscription", "The account has no live subscription.")
         elif pool.in_use < limit and pool.queued == 0:
@@ -277,8 +325,9 @@ def lease_acquire(
             pool.next_deadline = _earlier(pool.next_deadline, lease.queued_until)
             lease.position = pool.queued  # type: ignore[attr-defined] # FIFO: a new request is last
         else:
-            refusal = _Refusal("session_limit_reached",
-                               f"All {limit} sessions are in use and {pool.queued} requests are queued.")
+            refusal = _Refusal(
+                "session_limit_reached", f"All {limit} sessions are in use and {pool.queued} requests are queued."
+            )
         if refusal is None:
             pool.next_ticket += 1
             _lease_insert(lease)
@@ -293,11 +342,14 @@ def lease_heartbeat(*, actor: Actor, lease: SessionLease, now: datetime) -> Sess
     actor.require(Capability.START_SESSIONS)
     expires_at = now + timedelta(seconds=lease.ttl_seconds)
     extended = SessionLease.objects.filter(pk=lease.pk, status=LeaseStatus.GRANTED, expires_at__gt=now).update(
-        expires_at=expires_at)
+        expires_at=expires_at
+    )
     if not extended:
         lease_queue_grant(account_id=lease.account_id, now=now)  # records its expiry if that is why
-        raise BillingError("lease_not_active", "Only a granted lease can be renewed; this one is "
-                                               f"{SessionLease.objects.get(pk=lease.pk).status}.")
+        raise BillingError(
+            "lease_not_active",
+            f"Only a granted lease can be renewed; this one is {SessionLease.objects.get(pk=lease.pk).status}.",
+        )
     lease.expires_at = expires_at
     return lease
 
@@ -344,8 +396,9 @@ def lease_position(lease: SessionLease) -> int | None:
     """1 for the head of the queue, then 2, 3, … without gaps; None unless queued."""
     if lease.status != LeaseStatus.QUEUED:
         return None
-    return SessionLease.objects.filter(account_id=lease.account_id, status=LeaseStatus.QUEUED,
-                                       ticket__lte=lease.ticket).count()
+    return SessionLease.objects.filter(
+        account_id=lease.account_id, status=LeaseStatus.QUEUED, ticket__lte=lease.ticket
+    ).count()
 
 
 def lease_queue_grant(*, account_id: str, now: datetime) -> int:
@@ -382,9 +435,9 @@ def _settle_if_queued(account_id: str, now: datetime) -> None:
 def leases_expire(*, now: datetime) -> int:
     """The billing job's pass: settle every account with something due (each at its own time)."""
     real_clock = SessionPool.objects.filter(account__test_clock__isnull=True).filter(
-        Q(next_deadline__lte=now) | Q(queued__gt=0))
-    test_clock = SessionPool.objects.filter(account__test_clock__isnull=False).filter(
-        Q(in_use__gt=0) | Q(queued__gt=0))
+        Q(next_deadline__lte=now) | Q(queued__gt=0)
+    )
+    test_clock = SessionPool.objects.filter(account__test_clock__isnull=False).filter(Q(in_use__gt=0) | Q(queued__gt=0))
     settled = 0
     for account_id in list(real_clock.values_list("pk", flat=True)):
         lease_queue_grant(account_id=account_id, now=now)

@@ -72,8 +72,7 @@ def charge_by_key(
     attempt then stays pending, and recovery asks again by the same key later.
     """
     try:
-        return gateway.charge(token=token, amount=amount, currency=currency, idempotency_key=idempotency_key,
-                              now=now)
+        return gateway.charge(token=token, amount=amount, currency=currency, idempotency_key=idempotency_key, now=now)
     except Exception as failure:  # noqa: BLE001 - any failure of the call: the key tells us the truth
         try:
             found = gateway.find_charge(idempotency_key=idempotency_key)
@@ -83,8 +82,12 @@ def charge_by_key(
             return found
         if not gateway.finds_charges_at_once:
             raise ChargeUnknown(idempotency_key) from failure
-        return ChargeResult(succeeded=False, charge_id="", failure_code="processing_error",
-                            failure_message=FAILURE_MESSAGES["processing_error"])
+        return ChargeResult(
+            succeeded=False,
+            charge_id="",
+            failure_code="processing_error",
+            failure_message=FAILURE_MESSAGES["processing_error"],
+        )
 
 
 def get_gateway() -> Gateway:

@@ -58,8 +58,15 @@ class SandboxGateway:
         failure = "" if behaviour in ("succeeds", "slow") else behaviour
         # Insert first: the unique key decides. A key seen before (a retry, or a race) keeps its first result.
         try:
-            charge = SandboxCharge(idempotency_key=idempotency_key, token=token, amount=amount, currency=currency,
-                                   status="failed" if failure else "succeeded", failure_code=failure, created_at=now)
+            charge = SandboxCharge(
+                idempotency_key=idempotency_key,
+                token=token,
+                amount=amount,
+                currency=currency,
+                status="failed" if failure else "succeeded",
+                failure_code=failure,
+                created_at=now,
+            )
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 insert(charge)
         except IntegrityError:
@@ -77,13 +84,27 @@ class SandboxGateway:
         for r in requests:
             behaviour = r["token"].split(".")[1] if r["token"].startswith("sbx.") else "card_declined"
             failure = "" if behaviour in ("succeeds", "slow") else behaviour
-            rows.append((_new_charge_id(), r["idempotency_key"], r["token"], r["amount"], r["currency"],
-                         "failed" if failure else "succeeded", failure, False, now))
+            rows.append(
+                (
+                    _new_charge_id(),
+                    r["idempotency_key"],
+                    r["token"],
+                    r["amount"],
+                    r["currency"],
+                    "failed" if failure else "succeeded",
+                    failure,
+                    False,
+                    now,
+                )
+            )
         with transaction.atomic():
             copy_rows(SandboxCharge, _CHARGE_COLUMNS, rows, ignore_conflicts=True)
-        found = {key: _answer(pk, status, code)
-                 for pk, key, status, code in SandboxCharge.objects.filter(idempotency_key__any=keys)
-                 .values_list("pk", "idempotency_key", "status", "failure_code")}
+        found = {
+            key: _answer(pk, status, code)
+            for pk, key, status, code in SandboxCharge.objects.filter(idempotency_key__any=keys).values_list(
+                "pk", "idempotency_key", "status", "failure_code"
+            )
+        }
         return [found[key] for key in keys]
 
     def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
@@ -94,8 +115,17 @@ class SandboxGateway:
         SandboxCharge.objects.filter(pk=charge_id, status="succeeded").update(refunded=True)
 
 
-_CHARGE_COLUMNS = ["id", "idempotency_key", "token", "amount", "currency", "status", "failure_code", "refunded",
-                   "created_at"]
+_CHARGE_COLUMNS = [
+    "id",
+    "idempotency_key",
+    "token",
+    "amount",
+    "currency",
+    "status",
+    "failure_code",
+    "refunded",
+    "created_at",
+]
 _new_charge_id = SandboxCharge._meta.pk.default
 
 
@@ -104,5 +134,9 @@ def _result(charge: SandboxCharge) -> ChargeResult:
 
 
 def _answer(charge_id: str, status: str, failure_code: str) -> ChargeResult:
-    return ChargeResult(succeeded=status == "succeeded", charge_id=charge_id, failure_code=failure_code,
-                        failure_message=FAILURE_MESSAGES.get(failure_code, ""))
+    return ChargeResult(
+        succeeded=status == "succeeded",
+        charge_id=charge_id,
+        failure_code=failure_code,
+        failure_message=FAILURE_MESSAGES.get(failure_code, ""),
+    )

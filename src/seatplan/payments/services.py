@@ -13,8 +13,16 @@ from seatplan.payments.models import PaymentMethod
 
 
 def payment_method_save(
-    *, actor: Actor, account: Account, gateway: Gateway, now: datetime, card_number: str = "", exp_month: int = 0,
-    exp_year: int = 0, cvc: str = "", token: str | None = None,
+    *,
+    actor: Actor,
+    account: Account,
+    gateway: Gateway,
+    now: datetime,
+    card_number: str = "",
+    exp_month: int = 0,
+    exp_year: int = 0,
+    cvc: str = "",
+    token: str | None = None,
 ) -> PaymentMethod:
     """Replace the account's card (the old one is forgotten): card details, or the processor's token for one."""
     actor.require(Capability.BILLING)
@@ -29,11 +37,24 @@ def payment_method_save(
         if old:
             old.delete()
         method = PaymentMethod.objects.create(
-            account=account, gateway=gateway.name, token=card.token, brand=card.brand, last4=card.last4,
-            exp_month=card.exp_month, exp_year=card.exp_year, created_at=now,
+            account=account,
+            gateway=gateway.name,
+            token=card.token,
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            created_at=now,
         )
-        audit_record(actor=actor, account_id=account.pk, action="payment_method.saved", obj=method, now=now,
-                     before=before, after={"brand": card.brand, "last4": card.last4})
+        audit_record(
+            actor=actor,
+            account_id=account.pk,
+            action="payment_method.saved",
+            obj=method,
+            now=now,
+            before=before,
+            after={"brand": card.brand, "last4": card.last4},
+        )
     from seatplan.subscriptions.retries import renewal_invoices_retry  # billing sits above payments
 
     # An unpaid renewal is charged to the new card at once, before the request returns (§4.5).
@@ -47,6 +68,12 @@ def payment_method_delete(*, actor: Actor, account: Account, now: datetime) -> N
     method = PaymentMethod.objects.select_for_update().filter(account=account).first()
     if method is None:
         raise BillingError("not_found", "There is no saved card.")
-    audit_record(actor=actor, account_id=account.pk, action="payment_method.deleted", obj=method, now=now,
-                 before={"brand": method.brand, "last4": method.last4})
+    audit_record(
+        actor=actor,
+        account_id=account.pk,
+        action="payment_method.deleted",
+        obj=method,
+        now=now,
+        before={"brand": method.brand, "last4": method.last4},
+    )
     method.delete()

@@ -57,14 +57,23 @@ class StripeGateway:
 
     def save_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str, now: datetime) -> SavedCard:
         try:
-            method = self.api.payment_methods.create(params={"type": "card", "card": {
-                "number": number.replace(" ", "").replace("-", ""), "exp_month": exp_month, "exp_year": exp_year,
-                "cvc": cvc}})
+            method = self.api.payment_methods.create(
+                params={
+                    "type": "card",
+                    "card": {
+                        "number": number.replace(" ", "").replace("-", ""),
+                        "exp_month": exp_month,
+                        "exp_year": exp_year,
+                        "cvc": cvc,
+                    },
+                }
+            )
             customer = self.api.customers.create(params={"payment_method": method.id})
         except stripe.CardError as error:
             code, param = _CARD_ERRORS.get(error.code or "", ("card_declined", "card_number"))
-            raise BillingError(code, error.user_message or FAILURE_MESSAGES.get(code, "The card was refused."),
-                               param) from None
+            raise BillingError(
+                code, error.user_message or FAILURE_MESSAGES.get(code, "The card was refused."), param
+            ) from None
         except stripe.StripeError as error:
             raise BillingError("processing_error", FAILURE_MESSAGES["processing_error"]) from error
         return _saved(customer, method)
@@ -79,8 +88,9 @@ class StripeGateway:
         except stripe.InvalidRequestError:
             raise BillingError("token_invalid", "Stripe knows no such card token.", "token") from None
         except stripe.CardError as error:
-            raise BillingError("card_declined", error.user_message or FAILURE_MESSAGES["card_declined"],
-                               "token") from None
+            raise BillingError(
+                "card_declined", error.user_message or FAILURE_MESSAGES["card_declined"], "token"
+            ) from None
         except stripe.StripeError as error:
             raise BillingError("processing_error", FAILURE_MESSAGES["processing_error"]) from error
         return _saved(customer, method)
@@ -89,17 +99,29 @@ class StripeGateway:
         customer, _, method = token.partition(" ")
         try:
             intent = self.api.payment_intents.create(
-                params={"amount": amount, "currency": currency.lower(), "customer": customer, "payment_method": method,
-                        "confirm": True, "off_session": True, "metadata": {KEY_METADATA: idempotency_key}},
-                options={"idempotency_key": idempotency_key})
+                params={
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "customer": customer,
+                    "payment_method": method,
+                    "confirm": True,
+                    "off_session": True,
+                    "metadata": {KEY_METADATA: idempotency_key},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
         except stripe.CardError as error:
             failed = getattr(error.error, "payment_intent", None)
             return _declined(failed.id if failed else "", getattr(error.error, "decline_code", None) or error.code)
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError):
             raise  # the charge may or may not have been made: the caller asks find_charge
         except stripe.StripeError as error:  # refused as a request (configuration, idempotency conflict)
-            return ChargeResult(succeeded=False, charge_id="", failure_code="processing_error",
-                                failure_message=error.user_message or FAILURE_MESSAGES["processing_error"])
+            return ChargeResult(
+                succeeded=False,
+                charge_id="",
+                failure_code="processing_error",
+                failure_message=error.user_message or FAILURE_MESSAGES["processing_error"],
+            )
         return _result(intent)
 
     def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
@@ -108,24 +130,32 @@ class StripeGateway:
         return _result(found.data[0]) if found.data else None
 
     def refund(self, *, charge_id: str) -> None:
-        self.api.refunds.create(params={"payment_intent": charge_id},
-                                options={"idempotency_key": f"refund-{charge_id}"})
+        self.api.refunds.create(
+            params={"payment_intent": charge_id}, options={"idempotency_key": f"refund-{charge_id}"}
+        )
 
 
 def _saved(customer: stripe.Customer, method: stripe.PaymentMethod) -> SavedCard:
     card = method.card
     if card is None:
         raise BillingError("token_invalid", "The token is not a card.", "token")
-    return SavedCard(token=f"{customer.id} {method.id}", brand=str(card.brand).title(), last4=card.last4,
-                     exp_month=card.exp_month, exp_year=card.exp_year)
+    return SavedCard(
+        token=f"{customer.id} {method.id}",
+        brand=str(card.brand).title(),
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+    )
 
 
 def _result(intent) -> ChargeResult:  # noqa: ANN001 - a stripe.PaymentIntent
     if intent.status == "succeeded":
         return ChargeResult(succeeded=True, charge_id=intent.id)
     error = getattr(intent, "last_payment_error", None)
-    return _declined(intent.id, (getattr(error, "decline_code", None) or getattr(error, "code", None)) if error else
-                     "authentication_required")
+    return _declined(
+        intent.id,
+        (getattr(error, "decline_code", None) or getattr(error, "code", None)) if error else "authentication_required",
+    )
 
 
 def _declined(charge_id: str, stripe_code: str | None) -> ChargeResult:

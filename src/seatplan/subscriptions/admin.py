@@ -7,8 +7,16 @@ from seatplan.subscriptions.models import Subscription
 class SubscriptionAdmin(admin.ModelAdmin):
     """Read-only: subscriptions change through quotes and checkout, so every change is billed and audited."""
 
-    list_display = ["id", "account", "product", "quantity", "billing_cycle", "status", "current_period_end",
-                    "auto_renew"]
+    list_display = [
+        "id",
+        "account",
+        "product",
+        "quantity",
+        "billing_cycle",
+        "status",
+        "current_period_end",
+        "auto_renew",
+    ]
     list_filter = ["status", "billing_cycle"]
     search_fields = ["id", "account__name"]
 

@@ -14,8 +14,14 @@ from django.db.models import Model
 from seatplan.sqlrows import concrete_field
 
 
-def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[tuple], *, sql_types: Sequence[str],
-                bump_version: bool = False) -> None:
+def rows_update(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    sql_types: Sequence[str],
+    bump_version: bool = False,
+) -> None:
     """rows: (pk, *values in `fields` order); sql_types: PostgreSQL type of each field (for NULLs)."""
     if not rows:
         return

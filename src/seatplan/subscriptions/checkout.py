@@ -46,9 +46,7 @@ class CheckoutResult:
     invoice: Invoice
 
 
-def quote_checkout(
-    *, actor: Actor, account: Account, quote_id: str, gateway: Gateway, now: datetime
-) -> CheckoutResult:
+def quote_checkout(*, actor: Actor, account: Account, quote_id: str, gateway: Gateway, now: datetime) -> CheckoutResult:
     actor.require(Capability.PURCHASE)
     reserved = _reserve(actor=actor, account_id=account.pk, quote_id=quote_id, now=now)
     while isinstance(reserved, _Orphan):
@@ -59,14 +57,22 @@ def quote_checkout(
         return reserved  # nothing was due: applied in step 1
     method_token, attempt = reserved
     try:
-        result = charge_by_key(gateway, token=method_token, amount=attempt.amount, currency=attempt.currency,
-                               idempotency_key=attempt.gateway_key, now=now)
+        result = charge_by_key(
+            gateway,
+            token=method_token,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            idempotency_key=attempt.gateway_key,
+            now=now,
+        )
     except ChargeUnknown:
         # Left pending: recovery asks the gateway again by the same key, and applies or fails it then.
-        raise BillingError("processing_error", "The payment could not be confirmed yet; it is settled within a "
-                                               "few minutes. Look at Billing before you try again.") from None
-    return _finish(actor=actor, attempt_id=attempt.pk, account_id=account.pk, result=result, gateway=gateway,
-                   now=now)
+        raise BillingError(
+            "processing_error",
+            "The payment could not be confirmed yet; it is settled within a "
+            "few minutes. Look at Billing before you try again.",
+        ) from None
+    return _finish(actor=actor, attempt_id=attempt.pk, account_id=account.pk, result=result, gateway=gateway, now=now)
 
 
 @dataclass(frozen=True)
@@ -147,22 +153,29 @@ def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime):  #
         if pending is not None:
             if pending.quote_id == quote.pk:
                 raise BillingError("quote_used", "This quote is being checked out.")
-            raise BillingError("quote_stale", "Another checkout for this account is in progress; "
-                                              "get a new quote.")
+            raise BillingError("quote_stale", "Another checkout for this account is in progress; get a new quote.")
         _check(quote, account, now, subscription_version)
         _hold_discount(quote, account)
         if quote.amount_due == 0:
             subscription = None
             if quote.subscription_id is not None:
-                subscription = (Subscription.objects.select_for_update(of=("self",))
-                                .select_related("product", "discount_code").get(pk=quote.subscription_id))
+                subscription = (
+                    Subscription.objects.select_for_update(of=("self",))
+                    .select_related("product", "discount_code")
+                    .get(pk=quote.subscription_id)
+                )
                 _check(quote, account, now, subscription.version)
-            return _apply(actor=actor, account=account, quote=quote, subscription=subscription,
-                          attempt=None, now=now)
+            return _apply(actor=actor, account=account, quote=quote, subscription=subscription, attempt=None, now=now)
         if method_token is None:
             raise BillingError("payment_method_missing", FAILURE_MESSAGES["payment_method_missing"])
-        attempt = PaymentAttempt(account=account, quote=quote, amount=quote.amount_due, currency=quote.currency,
-                                 gateway_key=make_id("chk"), created_at=now)
+        attempt = PaymentAttempt(
+            account=account,
+            quote=quote,
+            amount=quote.amount_due,
+            currency=quote.currency,
+            gateway_key=make_id("chk"),
+            created_at=now,
+        )
         insert(attempt)
         return method_token, attempt
 
@@ -176,8 +189,7 @@ def _check(quote: Quote, account: Account, now: datetime, subscription_version: 
     if account.credit_balance < quote.credit_applied:
         raise BillingError("quote_stale", "The account's credit changed since the quote; get a new one.")
     if quote.subscription_id is None:
-        if Subscription.objects.filter(account=account, product_id=quote.product_id,
-                                       status__in=LIVE_STATUSES).exists():
+        if Subscription.objects.filter(account=account, product_id=quote.product_id, status__in=LIVE_STATUSES).exists():
             raise BillingError("quote_stale", "A subscription started since the quote; get a new one.")
         return
     if subscription_version != quote.subscription_version:
@@ -209,8 +221,10 @@ def _finish(
         if attempt.status == AttemptStatus.FAILED:
             # Given up on by recovery while the charge was in flight: the money goes back.
             refund = result.charge_id if result.succeeded else ""
-            error = BillingError(attempt.failure_code or "processing_error",
-                                 FAILURE_MESSAGES.get(attempt.failure_code, "The payment failed."))
+            error = BillingError(
+                attempt.failure_code or "processing_error",
+                FAILURE_MESSAGES.get(attempt.failure_code, "The payment failed."),
+            )
         else:
             done, refund, error = _settle(actor, account, member_emails, attempt, quote, subscription, result, now)
             if done is not None:
@@ -248,25 +262,47 @@ def _lock_for_finish(account_id: str, attempt_id: str):  # noqa: ANN202
 
 
 def _settle(
-    actor: Actor, account: Account, member_emails: list[str], attempt: PaymentAttempt, quote: Quote,
-    subscription: Subscription | None, result: ChargeResult, now: datetime,
+    actor: Actor,
+    account: Account,
+    member_emails: list[str],
+    attempt: PaymentAttempt,
+    quote: Quote,
+    subscription: Subscription | None,
+    result: ChargeResult,
+    now: datetime,
 ) -> tuple[CheckoutResult | None, str, BillingError | None]:
     """Record the gateway's answer: the checkout's result, or a charge to refund and the error."""
     attempt.gateway_charge_id = result.charge_id
     attempt.finished_at = now
     if not result.succeeded:
         _fail(attempt, quote, result.failure_code, now)
-        return None, "", BillingError(result.failure_code or "card_declined",
-                                      result.failure_message or FAILURE_MESSAGES["card_declined"])
+        return (
+            None,
+            "",
+            BillingError(
+                result.failure_code or "card_declined", result.failure_message or FAILURE_MESSAGES["card_declined"]
+            ),
+        )
     try:
         # The quote's expiry is judged when the payment started, not when it came back.
-        _check(quote, account, min(now, quote.expires_at - timedelta(microseconds=1)),
-               subscription.version if subscription is not None else None)
+        _check(
+            quote,
+            account,
+            min(now, quote.expires_at - timedelta(microseconds=1)),
+            subscription.version if subscription is not None else None,
+        )
     except BillingError as stale:
         _fail(attempt, quote, stale.code, now)
         return None, result.charge_id, stale
-    done = _apply(actor=actor, account=account, quote=quote, subscription=subscription,
-                  attempt=attempt, now=now, member_emails=member_emails)
+    done = _apply(
+        actor=actor,
+        account=account,
+        quote=quote,
+        subscription=subscription,
+        attempt=attempt,
+        now=now,
+        member_emails=member_emails,
+    )
     return done, "", None
 
 
@@ -275,9 +311,12 @@ def _fail(attempt: PaymentAttempt, quote: Quote, code: str, now: datetime) -> No
     attempt.failure_code = code
     attempt.save(update_fields=["status", "failure_code", "gateway_charge_id", "finished_at"])
     _release_discount(quote)
-    outbox_add(account_id=attempt.account_id, type="payment.failed",
-               payload={"attempt": attempt.pk, "quote": quote.pk, "code": code, "amount": attempt.amount},
-               now=now)
+    outbox_add(
+        account_id=attempt.account_id,
+        type="payment.failed",
+        payload={"attempt": attempt.pk, "quote": quote.pk, "code": code, "amount": attempt.amount},
+        now=now,
+    )
 
 
 def _already_succeeded(attempt: PaymentAttempt) -> CheckoutResult:
@@ -286,8 +325,14 @@ def _already_succeeded(attempt: PaymentAttempt) -> CheckoutResult:
 
 
 def _apply(
-    *, actor: Actor, account: Account, quote: Quote, subscription: Subscription | None,
-    attempt: PaymentAttempt | None, now: datetime, member_emails: list[str] | None = None,
+    *,
+    actor: Actor,
+    account: Account,
+    quote: Quote,
+    subscription: Subscription | None,
+    attempt: PaymentAttempt | None,
+    now: datetime,
+    member_emails: list[str] | None = None,
 ) -> CheckoutResult:
     """Carry out the quote: subscription, credit, invoice, redemption, audit — one transaction."""
     # PostgreSQL: the writes go in three statements (before the invoice number, the number, after it)
@@ -296,21 +341,29 @@ def _apply(
         outcome = quote.outcome
         before = subscription_snapshot(subscription) if subscription else None
         fields = {
-            "price_id": quote.price_id, "billing_cycle": outcome["billing_cycle"],
-            "quantity": outcome["quantity"], "unit_amount": outcome["unit_amount"],
+            "price_id": quote.price_id,
+            "billing_cycle": outcome["billing_cycle"],
+            "quantity": outcome["quantity"],
+            "unit_amount": outcome["unit_amount"],
             "anchor": datetime.fromisoformat(outcome["anchor"]),
             "current_period_start": datetime.fromisoformat(outcome["period_start"]),
             "current_period_end": datetime.fromisoformat(outcome["period_end"]),
-            "period_value": outcome["period_value"], "discount_code_id": outcome["discount_code"],
+            "period_value": outcome["period_value"],
+            "discount_code_id": outcome["discount_code"],
             "discount_remaining_cycles": outcome["discount_remaining_cycles"],
-            "scheduled_quantity": None, "is_trial": False,
+            "scheduled_quantity": None,
+            "is_trial": False,
         }
         if subscription is not None and subscription.is_trial:
             fields["auto_renew"] = True  # a converted trial renews like any paid subscription (§4.6)
         if subscription is None:
             subscription = Subscription.objects.create(
-                account=account, product_id=quote.product_id, currency=quote.currency, status=Status.ACTIVE,
-                created_at=now, **fields,
+                account=account,
+                product_id=quote.product_id,
+                currency=quote.currency,
+                status=Status.ACTIVE,
+                created_at=now,
+                **fields,
             )
         else:
             for name, value in fields.items():
@@ -323,14 +376,27 @@ def _apply(
             account.credit_balance += outcome["credit_balance_change"]
             account.save(update_fields=["credit_balance"])
         invoice = invoice_draft(
-            account=account, subscription_id=subscription.pk, currency=quote.currency,
-            lines=[line_from_json(line) for line in quote.lines], subtotal=quote.subtotal,
-            discount_total=quote.discount_total, tax=quote.tax, total=quote.total,
-            credit_applied=quote.credit_applied, amount_due=quote.amount_due, paid=True, now=now,
+            account=account,
+            subscription_id=subscription.pk,
+            currency=quote.currency,
+            lines=[line_from_json(line) for line in quote.lines],
+            subtotal=quote.subtotal,
+            discount_total=quote.discount_total,
+            tax=quote.tax,
+            total=quote.total,
+            credit_applied=quote.credit_applied,
+            amount_due=quote.amount_due,
+            paid=True,
+            now=now,
         )
         if quote.discount_code_id:
-            DiscountRedemption.objects.create(account=account, discount_code_id=quote.discount_code_id,
-                                              subscription=subscription, invoice=invoice, created_at=now)
+            DiscountRedemption.objects.create(
+                account=account,
+                discount_code_id=quote.discount_code_id,
+                subscription=subscription,
+                invoice=invoice,
+                created_at=now,
+            )
         quote.used_at = now
         update(quote, ["used_at"])
         if attempt is not None:
@@ -338,23 +404,43 @@ def _apply(
             attempt.invoice = invoice
             update(attempt, ["status", "invoice", "gateway_charge_id", "finished_at"])
         after = subscription_snapshot(subscription)
-        audit_record(actor=actor, account_id=account.pk, action="subscription.checkout", obj=subscription,
-                     now=now, before=before, after=after)
+        audit_record(
+            actor=actor,
+            account_id=account.pk,
+            action="subscription.checkout",
+            obj=subscription,
+            now=now,
+            before=before,
+            after=after,
+        )
         # Numbered last: every checkout and renewal waits for the series' counter from here to the commit.
         invoice_issue(invoice)
         # invoice.paid, the receipt (with the PDF, sent after commit) and the subscription's event: one insert.
-        events = [OutboxEvent(account_id=account.pk, type="invoice.paid", created_at=now,
-                              payload={"invoice": invoice.pk, "number": invoice.number,
-                                       "amount_paid": invoice.amount_paid})]
+        events = [
+            OutboxEvent(
+                account_id=account.pk,
+                type="invoice.paid",
+                created_at=now,
+                payload={"invoice": invoice.pk, "number": invoice.number, "amount_paid": invoice.amount_paid},
+            )
+        ]
         # The finishing read brought the receipt's addresses; a checkout with nothing due (step 1) reads them here.
-        to = (account_recipients(account, member_emails) if member_emails is not None
-              else billing_recipients([account.pk])[account.pk])
+        to = (
+            account_recipients(account, member_emails)
+            if member_emails is not None
+            else billing_recipients([account.pk])[account.pk]
+        )
         email = email_rows(account_id=account.pk, to=to, email=receipt(invoice), now=now)
         if email is not None:
             events.append(claimed_by_request(email))  # sent by this request once committed
-        events.append(OutboxEvent(account_id=account.pk, created_at=now,
-                                  type="subscription.created" if before is None else "subscription.updated",
-                                  payload={"subscription": subscription.pk, **after}))
+        events.append(
+            OutboxEvent(
+                account_id=account.pk,
+                created_at=now,
+                type="subscription.created" if before is None else "subscription.updated",
+                payload={"subscription": subscription.pk, **after},
+            )
+        )
         # The invoice is new: nothing of it can be queued yet (a receipt's dedupe key is its invoice's).
         insert(*events, read_keys=False)
         if email is not None:
@@ -368,21 +454,26 @@ def payment_attempt_recover(*, attempt_id: str, gateway: Gateway, now: datetime)
     """Finish a checkout whose process died after (or while) charging: ask the gateway by key."""
     attempt = PaymentAttempt.objects.get(pk=attempt_id)
     result = gateway.find_charge(idempotency_key=attempt.gateway_key) or ChargeResult(
-        succeeded=False, charge_id="", failure_code="processing_error",
+        succeeded=False,
+        charge_id="",
+        failure_code="processing_error",
         failure_message="The payment never reached the gateway.",
     )
     try:
-        _finish(actor=SYSTEM, attempt_id=attempt_id, account_id=attempt.account_id, result=result,
-                gateway=gateway, now=now)
+        _finish(
+            actor=SYSTEM, attempt_id=attempt_id, account_id=attempt.account_id, result=result, gateway=gateway, now=now
+        )
     except BillingError:
         pass  # recorded as failed; nobody is waiting for the answer
 
 
 def payment_attempts_recover(*, gateway: Gateway, now: datetime) -> int:
     """Recover every orphaned checkout attempt (the billing job runs this)."""
-    ids = list(PaymentAttempt.objects.filter(
-        status=AttemptStatus.PENDING, quote__isnull=False, created_at__lt=now - ORPHANED_AFTER
-    ).values_list("pk", flat=True))
+    ids = list(
+        PaymentAttempt.objects.filter(
+            status=AttemptStatus.PENDING, quote__isnull=False, created_at__lt=now - ORPHANED_AFTER
+        ).values_list("pk", flat=True)
+    )
     for attempt_id in ids:
         payment_attempt_recover(attempt_id=attempt_id, gateway=gateway, now=now)
     return len(ids)

@@ -31,18 +31,33 @@ def account_delete(*, actor: Actor, account_id: str, confirm_name: str, now: dat
         if account is None:
             raise BillingError("not_found", "No such account.")
         if confirm_name.strip() != account.name:
-            raise BillingError("confirmation_invalid", f"Type the account's name, {account.name}, to delete it.",
-                               "confirm_name")
-        subs = list(Subscription.objects.select_for_update(of=("self",)).select_related("product", "discount_code")
-                    .filter(account=account, status__in=LIVE_STATUSES).order_by("created_at"))
+            raise BillingError(
+                "confirmation_invalid", f"Type the account's name, {account.name}, to delete it.", "confirm_name"
+            )
+        subs = list(
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("product", "discount_code")
+            .filter(account=account, status__in=LIVE_STATUSES)
+            .order_by("created_at")
+        )
         for sub in subs:
-            email = sub_end(sub, ended_at=now, action="subscription.ended_with_account",
-                            before=subscription_snapshot(sub), now=now, reason="the account was deleted.")
+            email = sub_end(
+                sub,
+                ended_at=now,
+                action="subscription.ended_with_account",
+                before=subscription_snapshot(sub),
+                now=now,
+                reason="the account was deleted.",
+            )
             emails.email_send(account_id=account.pk, email=email, now=now)
         open_invoices = list(Invoice.objects.filter(account=account, status=InvoiceStatus.OPEN))
         for invoice in open_invoices:
-            outbox_add(account_id=account.pk, type="invoice.marked_uncollectible", now=now,
-                       payload={"invoice": invoice.pk, "number": invoice.number, "amount_due": invoice.amount_due})
+            outbox_add(
+                account_id=account.pk,
+                type="invoice.marked_uncollectible",
+                now=now,
+                payload={"invoice": invoice.pk, "number": invoice.number, "amount_due": invoice.amount_due},
+            )
         Invoice.objects.filter(pk__in=[i.pk for i in open_invoices]).update(status=InvoiceStatus.UNCOLLECTIBLE)
         members = Membership.objects.filter(account=account).count()
         ApiKey.objects.filter(account=account, revoked_at__isnull=True).update(revoked_at=now)
@@ -50,8 +65,14 @@ def account_delete(*, actor: Actor, account_id: str, confirm_name: str, now: dat
         Membership.objects.filter(account=account).delete()
         account.deleted_at = now
         account.save(update_fields=["deleted_at"])
-        audit_record(actor=actor, account_id=account.pk, action="account.deleted", obj=account, now=now,
-                     before={"name": account.name, "members": members, "live_subscriptions": len(subs)},
-                     after={"deleted_at": now.isoformat()})
+        audit_record(
+            actor=actor,
+            account_id=account.pk,
+            action="account.deleted",
+            obj=account,
+            now=now,
+            before={"name": account.name, "members": members, "live_subscriptions": len(subs)},
+            after={"deleted_at": now.isoformat()},
+        )
         outbox_add(account_id=account.pk, type="account.deleted", payload={"account": account.pk}, now=now)
     return account

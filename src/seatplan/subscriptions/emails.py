@@ -37,12 +37,14 @@ def billing_recipients(account_ids: Iterable[str]) -> dict[str, list[str]]:
     """Owner, Billing Managers and extra invoice addresses of each account."""
     ids = list(set(account_ids))
     members: dict[str, list[str]] = {pk: [] for pk in ids}
-    for account_id, email in Membership.objects.filter(
-        account_id__any=ids, role__in=BILLING_ROLES
-    ).values_list("account_id", "user__email"):
+    for account_id, email in Membership.objects.filter(account_id__any=ids, role__in=BILLING_ROLES).values_list(
+        "account_id", "user__email"
+    ):
         members[account_id].append(email)
-    return {pk: _addresses(members[pk], extra) for pk, extra in
-            Account.objects.filter(pk__any=ids).values_list("pk", "invoice_emails")}
+    return {
+        pk: _addresses(members[pk], extra)
+        for pk, extra in Account.objects.filter(pk__any=ids).values_list("pk", "invoice_emails")
+    }
 
 
 def account_recipients(account: Account, member_emails: list[str]) -> list[str]:
@@ -57,21 +59,37 @@ def _addresses(member_emails: Iterable[str], invoice_emails: list[str] | None) -
 def email_send(*, account_id: str, email: Email, now: datetime) -> None:
     """Queue one e-mail (inside the caller's transaction)."""
     to = billing_recipients([account_id])[account_id]
-    email_enqueue(account_id=account_id, to=to, subject=email.subject, body=email.body, now=now,
-                  dedupe_key=email.dedupe_key, attachments=list(email.attachments))
+    email_enqueue(
+        account_id=account_id,
+        to=to,
+        subject=email.subject,
+        body=email.body,
+        now=now,
+        dedupe_key=email.dedupe_key,
+        attachments=list(email.attachments),
+    )
 
 
 def email_rows(*, account_id: str, to: list[str], email: Email, now: datetime) -> OutboxEvent | None:
     """The outbox row of one e-mail, for a batch's bulk insert (as email_enqueue writes it)."""
-    return email_event(account_id=account_id, to=to, subject=email.subject, body=email.body, now=now,
-                       dedupe_key=email.dedupe_key, attachments=email.attachments)
+    return email_event(
+        account_id=account_id,
+        to=to,
+        subject=email.subject,
+        body=email.body,
+        now=now,
+        dedupe_key=email.dedupe_key,
+        attachments=email.attachments,
+    )
 
 
 def emails_queue(items: list[tuple[str, "Email"]], now: datetime) -> None:
     """Queue a batch job's e-mails (account id, e-mail) in one insert; the worker sends them after the pass."""
     recipients = billing_recipients(account_id for account_id, _ in items)
-    rows = [email_rows(account_id=account_id, to=recipients[account_id], email=email, now=now)
-            for account_id, email in items]
+    rows = [
+        email_rows(account_id=account_id, to=recipients[account_id], email=email, now=now)
+        for account_id, email in items
+    ]
     insert(*[row for row in rows if row is not None], ignore_conflicts=True)
 
 
@@ -98,13 +116,20 @@ def receipt(invoice: Invoice) -> Email:
         f"Thank you for your payment.\n\n"
         f"Invoice {invoice.number}\n"
         f"Total: {format_money(invoice.total, invoice.currency)}\n"
-        + (f"Account credit used: {format_money(invoice.credit_applied, invoice.currency)}\n"
-           if invoice.credit_applied else "")
+        + (
+            f"Account credit used: {format_money(invoice.credit_applied, invoice.currency)}\n"
+            if invoice.credit_applied
+            else ""
+        )
         + f"Paid: {amount}\n\n"
         f"The invoice is attached as a PDF; all invoices are on your Billing page:\n{_link('invoices')}\n"
     )
-    return Email(subject=f"Receipt for invoice {invoice.number} ({amount})", body=body,
-                 dedupe_key=f"email:receipt:{invoice.pk}", attachments=(invoice.pk,))
+    return Email(
+        subject=f"Receipt for invoice {invoice.number} ({amount})",
+        body=body,
+        dedupe_key=f"email:receipt:{invoice.pk}",
+        attachments=(invoice.pk,),
+    )
 
 
 def renewal_reminder(subscription: Subscription, amount: int) -> Email:
@@ -117,22 +142,29 @@ def renewal_reminder(subscription: Subscription, amount: int) -> Email:
         f"for {money}, charged to your saved card.\n\n"
         f"To change or cancel it before then:\n{_link('subscriptions')}\n"
     )
-    return Email(subject=f"Your {_product(subscription)} subscription renews on {_date(end)}", body=body,
-                 dedupe_key=f"email:reminder:{subscription.pk}:{end.isoformat()}")
+    return Email(
+        subject=f"Your {_product(subscription)} subscription renews on {_date(end)}",
+        body=body,
+        dedupe_key=f"email:reminder:{subscription.pk}:{end.isoformat()}",
+    )
 
 
 def payment_failed(subscription: Subscription, invoice: Invoice, attempt_id: str, retry_at: datetime | None) -> Email:
     money = format_money(invoice.amount_due, invoice.currency)
-    then = (f"We will try again on {_date(retry_at)}." if retry_at else
-            "This was the last try: the subscription has ended.")
+    then = (
+        f"We will try again on {_date(retry_at)}." if retry_at else "This was the last try: the subscription has ended."
+    )
     body = (
         f"We could not charge {money} for invoice {invoice.number} "
         f"({_product(subscription)}, {subscription.quantity} sessions). {then}\n\n"
         f"Your sessions stay available while we retry. Update your card and we will charge it at once:\n"
         f"{_link('payment_method')}\n"
     )
-    return Email(subject=f"Payment failed for invoice {invoice.number}", body=body,
-                 dedupe_key=f"email:payment_failed:{attempt_id}")
+    return Email(
+        subject=f"Payment failed for invoice {invoice.number}",
+        body=body,
+        dedupe_key=f"email:payment_failed:{attempt_id}",
+    )
 
 
 def subscription_ended(subscription: Subscription, reason: str) -> Email:
@@ -140,8 +172,11 @@ def subscription_ended(subscription: Subscription, reason: str) -> Email:
         f"Your {_product(subscription)} subscription ({subscription.quantity} sessions) has ended: {reason}\n\n"
         f"You can subscribe again at any time:\n{_link('subscriptions')}\n"
     )
-    return Email(subject=f"Your {_product(subscription)} subscription has ended", body=body,
-                 dedupe_key=f"email:ended:{subscription.pk}")
+    return Email(
+        subject=f"Your {_product(subscription)} subscription has ended",
+        body=body,
+        dedupe_key=f"email:ended:{subscription.pk}",
+    )
 
 
 def trial_ending(subscription: Subscription) -> Email:
@@ -151,5 +186,8 @@ def trial_ending(subscription: Subscription) -> Email:
         f"{_date(subscription.trial_end)}. Nothing is charged: it simply ends.\n\n"
         f"To keep your sessions, subscribe before then:\n{_link('subscriptions')}\n"
     )
-    return Email(subject=f"Your {_product(subscription)} trial ends on {_date(subscription.trial_end)}",
-                 body=body, dedupe_key=f"email:trial_ending:{subscription.pk}")
+    return Email(
+        subject=f"Your {_product(subscription)} trial ends on {_date(subscription.trial_end)}",
+        body=body,
+        dedupe_key=f"email:trial_ending:{subscription.pk}",
+    )

@@ -31,7 +31,8 @@ def _claim(queryset: QuerySet) -> list[Subscription]:
 def terms_end(*, now: datetime, account_ids: list[str] | None = None) -> int:
     """End trials past their end and cancelled subscriptions past their period end."""
     due = Subscription.objects.filter(status=Status.ACTIVE).filter(
-        Q(is_trial=True, trial_end__lte=now) | Q(is_trial=False, auto_renew=False, current_period_end__lte=now))
+        Q(is_trial=True, trial_end__lte=now) | Q(is_trial=False, auto_renew=False, current_period_end__lte=now)
+    )
     ended = 0
     while True:
         with transaction.atomic():
@@ -40,11 +41,23 @@ def terms_end(*, now: datetime, account_ids: list[str] | None = None) -> int:
             for sub in batch:
                 before = subscription_snapshot(sub)
                 if sub.is_trial:
-                    email = sub_end(sub, ended_at=sub.trial_end or now, action="subscription.trial_ended",
-                                    before=before, now=now, reason="the free trial is over.")
+                    email = sub_end(
+                        sub,
+                        ended_at=sub.trial_end or now,
+                        action="subscription.trial_ended",
+                        before=before,
+                        now=now,
+                        reason="the free trial is over.",
+                    )
                 else:
-                    email = sub_end(sub, ended_at=sub.current_period_end, action="subscription.ended",
-                                    before=before, now=now, reason="it was cancelled and its last paid period is over.")
+                    email = sub_end(
+                        sub,
+                        ended_at=sub.current_period_end,
+                        action="subscription.ended",
+                        before=before,
+                        now=now,
+                        reason="it was cancelled and its last paid period is over.",
+                    )
                 mails.append((sub.account_id, email))
             emails.emails_queue(mails, now)
         if not batch:
@@ -55,11 +68,17 @@ def terms_end(*, now: datetime, account_ids: list[str] | None = None) -> int:
 def reminders_send(*, now: datetime, account_ids: list[str] | None = None) -> int:
     """The renewal reminder (7 days ahead) and the trial-ending e-mail (3 days ahead), once each."""
     renewals = Subscription.objects.filter(
-        status=Status.ACTIVE, auto_renew=True, is_trial=False,
-        current_period_end__gt=now, current_period_end__lte=now + REMINDER_BEFORE,
+        status=Status.ACTIVE,
+        auto_renew=True,
+        is_trial=False,
+        current_period_end__gt=now,
+        current_period_end__lte=now + REMINDER_BEFORE,
     ).exclude(reminder_sent_for=F("current_period_end"))
     trials = Subscription.objects.filter(
-        status=Status.ACTIVE, is_trial=True, trial_end__gt=now, trial_end__lte=now + TRIAL_REMINDER_BEFORE,
+        status=Status.ACTIVE,
+        is_trial=True,
+        trial_end__gt=now,
+        trial_end__lte=now + TRIAL_REMINDER_BEFORE,
     ).exclude(reminder_sent_for=F("trial_end"))
     sent = 0
     for due in (renewals, trials):

@@ -68,8 +68,9 @@ class Subscription(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "current_period_end"]),
-            models.Index(fields=["next_retry_at"], condition=Q(next_retry_at__isnull=False),
-                         name="subscription_retry_due"),
+            models.Index(
+                fields=["next_retry_at"], condition=Q(next_retry_at__isnull=False), name="subscription_retry_due"
+            ),
         ]
 
     def __str__(self) -> str:

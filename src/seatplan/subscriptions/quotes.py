@@ -28,8 +28,7 @@ def _price_terms(price: Price) -> PriceTerms:
 
 def _check_quantity(quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-        raise BillingError("quantity_invalid", f"quantity is a whole number from 1 to {MAX_QUANTITY}.",
-                           "quantity")
+        raise BillingError("quantity_invalid", f"quantity is a whole number from 1 to {MAX_QUANTITY}.", "quantity")
 
 
 _SUB, _PRODUCT = Columns(Subscription, "s"), Columns(Product, "p")
@@ -80,8 +79,15 @@ def _live_subscription(account: Account, product: Product) -> Subscription | Non
 
 
 def quote_create(
-    *, actor: Actor, account: Account, subscription_id: str | None, product_code: str | None,
-    billing_cycle: str, quantity: int, discount_code: str | None, now: datetime,
+    *,
+    actor: Actor,
+    account: Account,
+    subscription_id: str | None,
+    product_code: str | None,
+    billing_cycle: str,
+    quantity: int,
+    discount_code: str | None,
+    now: datetime,
 ) -> Quote:
     """Price a new subscription or a change of one; `now` is the account's time."""
     actor.require(Capability.PURCHASE)
@@ -101,20 +107,36 @@ def quote_create(
         live = _live_subscription(account, product)
         if live is not None:
             if live.billing_cycle == "year" and billing_cycle == "month":
-                raise BillingError("annual_subscription_active",
-                                   "An annual subscription is live; monthly is possible once it has ended.")
-            raise BillingError("subscription_active", "A subscription is live for this product: upgrade it.",
-                               "subscription")
+                raise BillingError(
+                    "annual_subscription_active",
+                    "An annual subscription is live; monthly is possible once it has ended.",
+                )
+            raise BillingError(
+                "subscription_active", "A subscription is live for this product: upgrade it.", "subscription"
+            )
     currency = subscription.currency if subscription else account.currency
     entered: DiscountCode | None = None
     if code:
-        entered = discount_code_judge(code, account_id=account.pk, product=product, currency=currency,
-                                      cycle=billing_cycle, quantity=quantity, now=now)
+        entered = discount_code_judge(
+            code,
+            account_id=account.pk,
+            product=product,
+            currency=currency,
+            cycle=billing_cycle,
+            quantity=quantity,
+            now=now,
+        )
     terms = discount_terms(entered) if entered else None
     if subscription is None:
         price = price_active(product, currency, billing_cycle)
-        result = quote_new(now=now, price=_price_terms(price), quantity=quantity, code=terms,
-                           credit_balance=account.credit_balance, product_name=product.name)
+        result = quote_new(
+            now=now,
+            price=_price_terms(price),
+            quantity=quantity,
+            code=terms,
+            credit_balance=account.credit_balance,
+            product_name=product.name,
+        )
     else:
         price = _price_for_change(subscription, billing_cycle)
         current = current_terms(subscription)
@@ -123,12 +145,25 @@ def quote_create(
             monthly = price_active(product, currency, "month")
             current = replace(current, unit_amount=monthly.unit_amount)
         result = quote_change(
-            now=now, current=current, change=Change(billing_cycle=billing_cycle, quantity=quantity),
+            now=now,
+            current=current,
+            change=Change(billing_cycle=billing_cycle, quantity=quantity),
             annual_price=_price_terms(price) if price.billing_cycle == "year" else None,
-            code=terms, credit_balance=account.credit_balance, product_name=product.name,
+            code=terms,
+            credit_balance=account.credit_balance,
+            product_name=product.name,
         )
-    return _quote_save(account=account, subscription=subscription, product=product, price=price,
-                       billing_cycle=billing_cycle, quantity=quantity, entered=entered, result=result, now=now)
+    return _quote_save(
+        account=account,
+        subscription=subscription,
+        product=product,
+        price=price,
+        billing_cycle=billing_cycle,
+        quantity=quantity,
+        entered=entered,
+        result=result,
+        now=now,
+    )
 
 
 def _price_for_change(subscription: Subscription, billing_cycle: str) -> Price:
@@ -141,21 +176,40 @@ def _price_for_change(subscription: Subscription, billing_cycle: str) -> Price:
 
 
 def _quote_save(
-    *, account: Account, subscription: Subscription | None, product: Product, price: Price,
-    billing_cycle: str, quantity: int, entered: DiscountCode | None, result: QuoteResult, now: datetime,
+    *,
+    account: Account,
+    subscription: Subscription | None,
+    product: Product,
+    price: Price,
+    billing_cycle: str,
+    quantity: int,
+    entered: DiscountCode | None,
+    result: QuoteResult,
+    now: datetime,
 ) -> Quote:
     # One INSERT, atomic on its own (no transaction of its own to open and commit).
     quote = Quote(
-        account=account, subscription=subscription,
+        account=account,
+        subscription=subscription,
         subscription_version=subscription.version if subscription else None,
-        product=product, price=price, billing_cycle=billing_cycle, quantity=quantity,
-        discount_code=entered, currency=price.currency,
+        product=product,
+        price=price,
+        billing_cycle=billing_cycle,
+        quantity=quantity,
+        discount_code=entered,
+        currency=price.currency,
         lines=[line_to_json(line) for line in result.lines],
-        subtotal=result.subtotal, discount_total=result.discount_total, tax=result.tax,
-        total=result.total, credit_applied=result.credit_applied, amount_due=result.amount_due,
+        subtotal=result.subtotal,
+        discount_total=result.discount_total,
+        tax=result.tax,
+        total=result.total,
+        credit_applied=result.credit_applied,
+        amount_due=result.amount_due,
         outcome=outcome_to_json(result, discount_code_id_for(result, entered, subscription)),
-        next_renewal_at=result.next_renewal_at, next_renewal_amount=result.next_renewal_amount,
-        created_at=now, expires_at=now + timedelta(seconds=settings.QUOTE_TTL_SECONDS),
+        next_renewal_at=result.next_renewal_at,
+        next_renewal_amount=result.next_renewal_amount,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.QUOTE_TTL_SECONDS),
     )
     insert(quote)
     return quote

@@ -25,8 +25,11 @@ from seatplan.subscriptions.renewal import (
 
 
 def _open_invoice(sub: Subscription) -> Invoice | None:
-    return (Invoice.objects.filter(subscription_id=sub.pk, status=InvoiceStatus.OPEN, amount_due__gt=0)
-            .order_by("-issued_at").first())
+    return (
+        Invoice.objects.filter(subscription_id=sub.pk, status=InvoiceStatus.OPEN, amount_due__gt=0)
+        .order_by("-issued_at")
+        .first()
+    )
 
 
 def _claim(sub: Subscription, now: datetime, *, scheduled: bool) -> Charge | None:
@@ -41,8 +44,12 @@ def _claim(sub: Subscription, now: datetime, *, scheduled: bool) -> Charge | Non
         return None  # someone is charging it right now
     period_start = invoice.lines.values_list("period_start", flat=True).first() or invoice.issued_at
     attempt = PaymentAttempt.objects.create(
-        account_id=sub.account_id, invoice=invoice, amount=invoice.amount_due, currency=invoice.currency,
-        gateway_key=attempt_key(sub.pk, period_start, tries.count()), created_at=now,
+        account_id=sub.account_id,
+        invoice=invoice,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        gateway_key=attempt_key(sub.pk, period_start, tries.count()),
+        created_at=now,
     )
     if scheduled:
         Subscription.objects.filter(pk=sub.pk).update(next_retry_at=None)  # the finish sets the next one
@@ -56,8 +63,12 @@ def retries_run(*, gateway: Gateway, now: datetime, account_ids: list[str] | Non
     while True:
         with transaction.atomic():
             due = scoped(Subscription.objects.filter(next_retry_at__lte=now, status__in=LIVE_STATUSES), account_ids)
-            sub = (due.exclude(pk__in=seen).select_for_update(skip_locked=True, of=("self",))
-                   .order_by("next_retry_at", "pk").first())
+            sub = (
+                due.exclude(pk__in=seen)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("next_retry_at", "pk")
+                .first()
+            )
             if sub is None:
                 return tried
             seen.add(sub.pk)
@@ -70,16 +81,19 @@ def retries_run(*, gateway: Gateway, now: datetime, account_ids: list[str] | Non
 def renewal_invoices_retry(*, account_id: str, gateway: Gateway, now: datetime) -> int:
     """A new card was saved: charge the account's open renewal invoices at once (§4.5)."""
     tried = 0
-    ids = list(Invoice.objects.filter(account_id=account_id, status=InvoiceStatus.OPEN, amount_due__gt=0,
-                                      subscription__status__in=LIVE_STATUSES)
-               .values_list("subscription_id", flat=True).distinct())
+    ids = list(
+        Invoice.objects.filter(
+            account_id=account_id, status=InvoiceStatus.OPEN, amount_due__gt=0, subscription__status__in=LIVE_STATUSES
+        )
+        .values_list("subscription_id", flat=True)
+        .distinct()
+    )
     for sub_id in ids:
         with transaction.atomic():
             sub = Subscription.objects.select_for_update().get(pk=sub_id)
             charge = _claim(sub, now, scheduled=False) if sub.status in LIVE_STATUSES else None
         if charge is not None:
-            attempts_finish(results=[(charge.attempt_id, charge_one(charge, gateway, now))], now=now,
-                            scheduled=False)
+            attempts_finish(results=[(charge.attempt_id, charge_one(charge, gateway, now))], now=now, scheduled=False)
             tried += 1
     if tried:
         deliver_after_commit()  # the receipt goes out with the request, not with the next worker pass
@@ -88,15 +102,19 @@ def renewal_invoices_retry(*, account_id: str, gateway: Gateway, now: datetime) 
 
 def renewal_attempts_recover(*, gateway: Gateway, now: datetime, account_ids: list[str] | None = None) -> int:
     """Finish renewal charges whose worker died after recording them: same key, so at most one charge."""
-    orphaned = scoped(PaymentAttempt.objects.filter(status=AttemptStatus.PENDING, invoice__isnull=False,
-                                                    quote__isnull=True, created_at__lt=now - ORPHANED_AFTER),
-                      account_ids)
+    orphaned = scoped(
+        PaymentAttempt.objects.filter(
+            status=AttemptStatus.PENDING, invoice__isnull=False, quote__isnull=True, created_at__lt=now - ORPHANED_AFTER
+        ),
+        account_ids,
+    )
     recovered = 0
     for attempt in list(orphaned):
         token = PaymentMethod.objects.filter(account_id=attempt.account_id).values_list("token", flat=True).first()
         found = gateway.find_charge(idempotency_key=attempt.gateway_key)
-        result = found or charge_one(Charge(attempt.pk, token, attempt.amount, attempt.currency,
-                                            attempt.gateway_key), gateway, now)
+        result = found or charge_one(
+            Charge(attempt.pk, token, attempt.amount, attempt.currency, attempt.gateway_key), gateway, now
+        )
         if result is None:
             continue  # the gateway cannot tell yet: asked again on the next pass
         attempts_finish(results=[(attempt.pk, result)], now=now)

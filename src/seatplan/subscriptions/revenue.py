@@ -45,8 +45,11 @@ def mrr_by_currency() -> dict[str, tuple[int, int]]:
     monthly: defaultdict[str, int] = defaultdict(int)
     yearly: defaultdict[str, int] = defaultdict(int)
     live: defaultdict[str, int] = defaultdict(int)
-    rows = (Subscription.objects.filter(_paid(), status__in=LIVE_STATUSES)
-            .values_list("currency", "billing_cycle").annotate(value=Sum("period_value"), n=Count("pk")))
+    rows = (
+        Subscription.objects.filter(_paid(), status__in=LIVE_STATUSES)
+        .values_list("currency", "billing_cycle")
+        .annotate(value=Sum("period_value"), n=Count("pk"))
+    )
     for currency, cycle, value, count in rows:
         (yearly if cycle == "year" else monthly)[currency] += value or 0
         live[currency] += count
@@ -55,28 +58,37 @@ def mrr_by_currency() -> dict[str, tuple[int, int]]:
 
 def revenue_summary(*, now: datetime, months: int = 12) -> list[Revenue]:
     """Each currency's MRR, ARR and the last `months` calendar months, the current one included."""
-    first = (now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-             - relativedelta(months=months - 1))
+    first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0) - relativedelta(
+        months=months - 1
+    )
     starts = [first + relativedelta(months=i) for i in range(months)]
     collected: defaultdict[tuple[str, date], int] = defaultdict(int)
-    for currency, month, total in (Invoice.objects.filter(status=InvoiceStatus.PAID, paid_at__gte=first,
-                                                          account__test_clock__isnull=True)
-                                   .annotate(month=TruncMonth("paid_at", tzinfo=UTC))
-                                   .values_list("currency", "month").annotate(total=Sum("amount_paid"))):
+    for currency, month, total in (
+        Invoice.objects.filter(status=InvoiceStatus.PAID, paid_at__gte=first, account__test_clock__isnull=True)
+        .annotate(month=TruncMonth("paid_at", tzinfo=UTC))
+        .values_list("currency", "month")
+        .annotate(total=Sum("amount_paid"))
+    ):
         collected[currency, month.date()] += total or 0
     started: defaultdict[tuple[str, date], int] = defaultdict(int)
     ended: defaultdict[tuple[str, date], int] = defaultdict(int)
     paid = Subscription.objects.filter(_paid())
     for field, counts in (("created_at", started), ("ended_at", ended)):
-        for currency, month, count in (paid.filter(**{f"{field}__gte": first})
-                                       .annotate(month=TruncMonth(field, tzinfo=UTC))
-                                       .values_list("currency", "month").annotate(n=Count("pk"))):
+        for currency, month, count in (
+            paid.filter(**{f"{field}__gte": first})
+            .annotate(month=TruncMonth(field, tzinfo=UTC))
+            .values_list("currency", "month")
+            .annotate(n=Count("pk"))
+        ):
             counts[currency, month.date()] += count
     live_at = defaultdict(int)
     for start in starts:
-        for currency, count in (paid.filter(created_at__lt=start).filter(Q(ended_at__isnull=True)
-                                                                         | Q(ended_at__gte=start))
-                                .values_list("currency").annotate(n=Count("pk"))):
+        for currency, count in (
+            paid.filter(created_at__lt=start)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start))
+            .values_list("currency")
+            .annotate(n=Count("pk"))
+        ):
             live_at[currency, start.date()] = count
     now_mrr = mrr_by_currency()
     currencies = sorted(set(now_mrr) | {c for c, _ in collected} | {c for c, _ in started} | {c for c, _ in ended})
@@ -87,8 +99,15 @@ def revenue_summary(*, now: datetime, months: int = 12) -> list[Revenue]:
         for start in starts:
             day = start.date()
             at_start, gone = live_at[currency, day], ended[currency, day]
-            series.append(Month(start=day, collected=collected[currency, day], started=started[currency, day],
-                                ended=gone, live_at_start=at_start,
-                                churn_bp=(gone * 10_000 + at_start // 2) // at_start if at_start else None))
+            series.append(
+                Month(
+                    start=day,
+                    collected=collected[currency, day],
+                    started=started[currency, day],
+                    ended=gone,
+                    live_at_start=at_start,
+                    churn_bp=(gone * 10_000 + at_start // 2) // at_start if at_start else None,
+                )
+            )
         summary.append(Revenue(currency=currency, mrr=mrr, arr=12 * mrr, live=live, months=series))
     return summary

@@ -12,8 +12,11 @@ from seatplan.subscriptions.serialize import subscription_snapshot
 
 
 def _locked(subscription: Subscription) -> Subscription:
-    locked = (Subscription.objects.select_for_update(of=("self",)).select_related("product", "discount_code")
-              .get(pk=subscription.pk))
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("product", "discount_code")
+        .get(pk=subscription.pk)
+    )
     if locked.status == Status.ENDED:
         raise BillingError("subscription_ended", "This subscription has ended.")
     return locked
@@ -26,10 +29,21 @@ def _save(*, actor: Actor, subscription: Subscription, quantity: int | None, now
     subscription.save(update_fields=["scheduled_quantity", "version"])
     after = subscription_snapshot(subscription)
     action = "subscription.decrease_scheduled" if quantity is not None else "subscription.decrease_cancelled"
-    audit_record(actor=actor, account_id=subscription.account_id, action=action, obj=subscription, now=now,
-                 before=before, after=after)
-    outbox_add(account_id=subscription.account_id, type="subscription.updated",
-               payload={"subscription": subscription.pk, **after}, now=now)
+    audit_record(
+        actor=actor,
+        account_id=subscription.account_id,
+        action=action,
+        obj=subscription,
+        now=now,
+        before=before,
+        after=after,
+    )
+    outbox_add(
+        account_id=subscription.account_id,
+        type="subscription.updated",
+        payload={"subscription": subscription.pk, **after},
+        now=now,
+    )
     return subscription
 
 
@@ -45,8 +59,11 @@ def subscription_schedule_decrease(
             error.status = 409  # type: ignore[attr-defined]
             raise error
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity < subscription.quantity:
-            raise BillingError("quantity_invalid",
-                               f"A scheduled change is fewer sessions: 1 to {subscription.quantity - 1}.", "quantity")
+            raise BillingError(
+                "quantity_invalid",
+                f"A scheduled change is fewer sessions: 1 to {subscription.quantity - 1}.",
+                "quantity",
+            )
         if subscription.scheduled_quantity == quantity:
             return subscription  # idempotent
         return _save(actor=actor, subscription=subscription, quantity=quantity, now=now)

@@ -10,12 +10,10 @@ def iso(value) -> str | None:  # noqa: ANN001
 def subscription_snapshot(subscription: Subscription) -> dict:
     scheduled = None
     if subscription.scheduled_quantity is not None:
-        scheduled = {"quantity": subscription.scheduled_quantity,
-                     "effective_at": iso(subscription.current_period_end)}
+        scheduled = {"quantity": subscription.scheduled_quantity, "effective_at": iso(subscription.current_period_end)}
     discount = None
     if subscription.discount_code is not None:  # no query without a code: Django answers None at once
-        discount = {"code": subscription.discount_code.code,
-                    "remaining_cycles": subscription.discount_remaining_cycles}
+        discount = {"code": subscription.discount_code.code, "remaining_cycles": subscription.discount_remaining_cycles}
     return {
         "id": subscription.pk,
         "account": subscription.account_id,

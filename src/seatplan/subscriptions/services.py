@@ -15,9 +15,10 @@ def _set_auto_renew(*, actor: Actor, subscription: Subscription, on: bool, now: 
     actor.require(Capability.PURCHASE)
     with transaction.atomic():
         # of=self: PostgreSQL cannot lock the nullable side of the discount code's outer join.
-        subscription = Subscription.objects.select_for_update(of=("self",)).select_related(
-            "product", "discount_code").get(
-            pk=subscription.pk
+        subscription = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("product", "discount_code")
+            .get(pk=subscription.pk)
         )
         if subscription.status == Status.ENDED:
             raise BillingError("subscription_ended", "This subscription has ended.")
@@ -29,10 +30,21 @@ def _set_auto_renew(*, actor: Actor, subscription: Subscription, on: bool, now: 
         subscription.save(update_fields=["auto_renew", "version"])
         after = subscription_snapshot(subscription)
         action = "subscription.reactivated" if on else "subscription.cancelled"
-        audit_record(actor=actor, account_id=subscription.account_id, action=action, obj=subscription,
-                     now=now, before=before, after=after)
-        outbox_add(account_id=subscription.account_id, type="subscription.updated",
-                   payload={"subscription": subscription.pk, **after}, now=now)
+        audit_record(
+            actor=actor,
+            account_id=subscription.account_id,
+            action=action,
+            obj=subscription,
+            now=now,
+            before=before,
+            after=after,
+        )
+        outbox_add(
+            account_id=subscription.account_id,
+            type="subscription.updated",
+            payload={"subscription": subscription.pk, **after},
+            now=now,
+        )
     return subscription
 
 

@@ -28,15 +28,37 @@ def trial_start(*, actor: Actor, account: Account, product_code: str, now: datet
             raise BillingError("subscription_active", "A subscription is live for this product.", "product")
         trial_end = now + timedelta(days=product.trial_days)
         subscription = Subscription.objects.create(
-            account=account, product=product, price=price, billing_cycle="month",
-            quantity=product.trial_quantity, unit_amount=price.unit_amount, currency=price.currency,
-            status=Status.ACTIVE, anchor=now, current_period_start=now, current_period_end=trial_end,
-            period_value=0, auto_renew=False, is_trial=True, trial_end=trial_end, created_at=now,
+            account=account,
+            product=product,
+            price=price,
+            billing_cycle="month",
+            quantity=product.trial_quantity,
+            unit_amount=price.unit_amount,
+            currency=price.currency,
+            status=Status.ACTIVE,
+            anchor=now,
+            current_period_start=now,
+            current_period_end=trial_end,
+            period_value=0,
+            auto_renew=False,
+            is_trial=True,
+            trial_end=trial_end,
+            created_at=now,
         )
         after = subscription_snapshot(subscription)
-        audit_record(actor=actor, account_id=account.pk, action="subscription.trial_started", obj=subscription,
-                     now=now, after=after)
-        outbox_add(account_id=account.pk, type="subscription.created",
-                   payload={"subscription": subscription.pk, **after}, now=now)
+        audit_record(
+            actor=actor,
+            account_id=account.pk,
+            action="subscription.trial_started",
+            obj=subscription,
+            now=now,
+            after=after,
+        )
+        outbox_add(
+            account_id=account.pk,
+            type="subscription.created",
+            payload={"subscription": subscription.pk, **after},
+            now=now,
+        )
         leases_settle_on_commit(account.pk, now)  # the limit rises: queued requests may start
     return subscription

@@ -44,8 +44,12 @@ class Plot:
 
     def bar(self, index: int, value: int) -> dict:
         """x, y, width and height of the index-th bar."""
-        return {"x": round(self.left + index * self.slot + self.slot * 0.15, 1), "y": self.y(value),
-                "width": round(self.slot * 0.7, 1), "height": round(self.base - self.y(value), 1)}
+        return {
+            "x": round(self.left + index * self.slot + self.slot * 0.15, 1),
+            "y": self.y(value),
+            "width": round(self.slot * 0.7, 1),
+            "height": round(self.base - self.y(value), 1),
+        }
 
     def center(self, index: int) -> float:
         return round(self.left + index * self.slot + self.slot / 2, 1)

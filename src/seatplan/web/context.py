@@ -44,16 +44,20 @@ class AccountRequest(SignedInRequest):
 
 
 def here_for(request: SignedInRequest) -> Here:
-    memberships = list(Membership.objects.select_related("account").filter(user=request.user)
-                       .order_by("account__name"))
+    memberships = list(Membership.objects.select_related("account").filter(user=request.user).order_by("account__name"))
     if not memberships:
         raise PermissionDenied("You are not a member of any account.")
     chosen = request.session.get(SESSION_ACCOUNT)
     membership = next((m for m in memberships if m.account_id == chosen), memberships[0])
     account = membership.account
     actor = Actor(user=request.user, role=membership.role)
-    return Here(account=account, membership=membership, actor=actor,
-                now=account_now(account, get_clock().now()), memberships=memberships)
+    return Here(
+        account=account,
+        membership=membership,
+        actor=actor,
+        now=account_now(account, get_clock().now()),
+        memberships=memberships,
+    )
 
 
 def account_page(capability: Capability = Capability.VIEW) -> Callable:

@@ -3,13 +3,21 @@
 from django.http import HttpRequest
 
 SECTIONS = {
-    "subscriptions": "subscriptions", "upgrade": "subscriptions", "subscribe": "subscriptions",
-    "cancel": "subscriptions", "confirmation": "subscriptions",
-    "invoices": "billing", "invoice": "billing",
-    "payment_method": "payment", "payment_method_remove": "payment",
+    "subscriptions": "subscriptions",
+    "upgrade": "subscriptions",
+    "subscribe": "subscriptions",
+    "cancel": "subscriptions",
+    "confirmation": "subscriptions",
+    "invoices": "billing",
+    "invoice": "billing",
+    "payment_method": "payment",
+    "payment_method_remove": "payment",
     "billing_details": "details",
-    "people": "people", "member_remove": "people", "transfer_ownership": "people",
-    "account_settings": "account", "account_delete": "account",
+    "people": "people",
+    "member_remove": "people",
+    "transfer_ownership": "people",
+    "account_settings": "account",
+    "account_delete": "account",
     "usage": "usage",
 }
 

@@ -26,8 +26,11 @@ def role_label(role: str) -> str:
 
 
 def _day(value: str | datetime | date) -> date:
-    return datetime.fromisoformat(value).date() if isinstance(value, str) else (
-        value.date() if isinstance(value, datetime) else value)
+    return (
+        datetime.fromisoformat(value).date()
+        if isinstance(value, str)
+        else (value.date() if isinstance(value, datetime) else value)
+    )
 
 
 @register.filter

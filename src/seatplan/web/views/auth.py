@@ -26,8 +26,9 @@ def signin(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         email = request.POST.get("email", "")
         try:
-            user = signin_check(request=request, email=email, password=request.POST.get("password", ""),
-                                now=get_clock().now())
+            user = signin_check(
+                request=request, email=email, password=request.POST.get("password", ""), now=get_clock().now()
+            )
         except BillingError as refused:
             error, status = refused.message, 429 if refused.code == "rate_limited" else 200
         else:

@@ -21,8 +21,9 @@ def invoice_list(request: AccountRequest) -> HttpResponse:
     invoices = Invoice.objects.filter(account=request.here.account).order_by("-issued_at", "-sequence")
     subscription = None
     if request.GET.get("subscription"):
-        subscription = get_object_or_404(Subscription.objects.select_related("product"),
-                                         pk=request.GET["subscription"], account=request.here.account)
+        subscription = get_object_or_404(
+            Subscription.objects.select_related("product"), pk=request.GET["subscription"], account=request.here.account
+        )
         invoices = invoices.filter(subscription=subscription)
     return render(request, "web/invoices.html", {"invoices": invoices[:200], "subscription": subscription})
 
@@ -52,9 +53,16 @@ def payment_method(request: AccountRequest) -> HttpResponse:
     if request.method == "POST":
         values = {name: request.POST.get(name, "").strip() for name in ("card_number", "exp_month", "exp_year", "cvc")}
         try:
-            payment_method_save(actor=here.actor, account=here.account, gateway=get_gateway(),
-                                card_number=values["card_number"], exp_month=_number(values["exp_month"]),
-                                exp_year=_number(values["exp_year"]), cvc=values["cvc"], now=here.now)
+            payment_method_save(
+                actor=here.actor,
+                account=here.account,
+                gateway=get_gateway(),
+                card_number=values["card_number"],
+                exp_month=_number(values["exp_month"]),
+                exp_year=_number(values["exp_year"]),
+                cvc=values["cvc"],
+                now=here.now,
+            )
         except BillingError as refused:
             error = refused
         else:
@@ -63,10 +71,18 @@ def payment_method(request: AccountRequest) -> HttpResponse:
     card = PaymentMethod.objects.filter(account=here.account).first()
     values.pop("card_number", None)  # never echo a card number back into the page
     values.pop("cvc", None)
-    return render(request, "web/payment_method.html", {"card": card, "error": error, "values": values,
-                                                       "next": request.GET.get("next", ""),
-                                                       "sandbox_cards": get_gateway().name == "sandbox"},
-                  status=422 if error else 200)
+    return render(
+        request,
+        "web/payment_method.html",
+        {
+            "card": card,
+            "error": error,
+            "values": values,
+            "next": request.GET.get("next", ""),
+            "sandbox_cards": get_gateway().name == "sandbox",
+        },
+        status=422 if error else 200,
+    )
 
 
 def _number(text: str) -> int:
@@ -93,17 +109,23 @@ def billing_details(request: AccountRequest) -> HttpResponse:
     values = here.account.billing_details()
     values["invoice_emails"] = ", ".join(values["invoice_emails"])
     if request.method == "POST":
-        values = {name: request.POST.get(name, "") for name in ("business_name", "address", "country", "vat_id",
-                                                                "invoice_emails")}
+        values = {
+            name: request.POST.get(name, "")
+            for name in ("business_name", "address", "country", "vat_id", "invoice_emails")
+        }
         emails = [e.strip() for e in values["invoice_emails"].replace("\n", ",").split(",") if e.strip()]
         try:
-            billing_details_update(actor=here.actor, account=here.account,
-                                   details={**values, "invoice_emails": emails}, now=here.now)
+            billing_details_update(
+                actor=here.actor, account=here.account, details={**values, "invoice_emails": emails}, now=here.now
+            )
         except BillingError as refused:
             error = refused
         else:
             messages.success(request, "Billing details saved. New invoices will show them.")
             return redirect(safe_next(request, "web:billing_details"))
-    return render(request, "web/billing_details.html", {"values": values, "error": error,
-                                                        "next": request.GET.get("next", "")},
-                  status=422 if error else 200)
+    return render(
+        request,
+        "web/billing_details.html",
+        {"values": values, "error": error, "next": request.GET.get("next", "")},
+        status=422 if error else 200,
+    )

@@ -57,11 +57,16 @@ def _order_from(request: AccountRequest, subscription: Subscription | None) -> O
 
 def _quote(here: Here, subscription: Subscription | None, order: Order) -> tuple[Quote | None, BillingError | None]:
     try:
-        quote = quote_create(actor=here.actor, account=here.account,
-                             subscription_id=subscription.pk if subscription else None,
-                             product_code=None if subscription else "testcloud",
-                             billing_cycle=order.billing_cycle, quantity=order.quantity,
-                             discount_code=order.code or None, now=here.now)
+        quote = quote_create(
+            actor=here.actor,
+            account=here.account,
+            subscription_id=subscription.pk if subscription else None,
+            product_code=None if subscription else "testcloud",
+            billing_cycle=order.billing_cycle,
+            quantity=order.quantity,
+            discount_code=order.code or None,
+            now=here.now,
+        )
     except BillingError as refused:
         return None, refused
     return quote, None
@@ -70,8 +75,11 @@ def _quote(here: Here, subscription: Subscription | None, order: Order) -> tuple
 def _subscription_for(request: AccountRequest, subscription_id: str | None) -> Subscription | None:
     if subscription_id is None:
         return None
-    return get_object_or_404(Subscription.objects.select_related("product", "discount_code", "price"),
-                             pk=subscription_id, account=request.here.account)
+    return get_object_or_404(
+        Subscription.objects.select_related("product", "discount_code", "price"),
+        pk=subscription_id,
+        account=request.here.account,
+    )
 
 
 @account_page(Capability.PURCHASE)
@@ -106,12 +114,32 @@ def checkout_page(request: AccountRequest, subscription_id: str | None = None) -
         quote, refused = _quote(here, subscription, order)
     if refused is not None and refused.code not in QUIET_CODES:
         alert = refused.message
-    return _render(request, here, subscription, order, quote, alert=alert, code_alert=code_alert, notice=notice,
-                   entered_code=entered)
+    return _render(
+        request,
+        here,
+        subscription,
+        order,
+        quote,
+        alert=alert,
+        code_alert=code_alert,
+        notice=notice,
+        entered_code=entered,
+    )
 
 
-def _render(request, here, subscription, order, quote, *, alert=None, code_alert=None, notice=None,  # noqa: ANN001
-            status: int = 200, entered_code: str = "") -> HttpResponse:
+def _render(
+    request,
+    here,
+    subscription,
+    order,
+    quote,
+    *,
+    alert=None,
+    code_alert=None,
+    notice=None,  # noqa: ANN001
+    status: int = 200,
+    entered_code: str = "",
+) -> HttpResponse:
     context = {
         "entered_code": entered_code,
         "subscription": subscription,
@@ -129,8 +157,11 @@ def _render(request, here, subscription, order, quote, *, alert=None, code_alert
         "trial": _trial_offer(here) if subscription is None else None,
         "monthly_locked": bool(subscription and subscription.billing_cycle == "year" and not subscription.is_trial),
     }
-    template = "web/_summary_response.html" if request.htmx and request.POST.get("action") == "update" else (
-        "web/checkout.html")
+    template = (
+        "web/_summary_response.html"
+        if request.htmx and request.POST.get("action") == "update"
+        else ("web/checkout.html")
+    )
     return render(request, template, context, status=status)
 
 
@@ -159,12 +190,21 @@ def _checkout(request: AccountRequest, here: Here, subscription: Subscription | 
     done = idempotency_replay(scope=scope, key=key, fingerprint=quote.pk) if quote is not None else None
     if done is not None:
         return _replay(request, here, subscription, order, quote, done)
-    if quote is None or (quote.quantity, quote.billing_cycle) != (order.quantity, order.billing_cycle) or (
-        (quote.discount_code.code if quote.discount_code else "") != order.code
+    if (
+        quote is None
+        or (quote.quantity, quote.billing_cycle) != (order.quantity, order.billing_cycle)
+        or ((quote.discount_code.code if quote.discount_code else "") != order.code)
     ):
         fresh, refused = _quote(here, subscription, order)
-        return _render(request, here, subscription, order, fresh, alert=refused.message if refused else None,
-                       notice="Your order changed. Review the summary and press Checkout again.")
+        return _render(
+            request,
+            here,
+            subscription,
+            order,
+            fresh,
+            alert=refused.message if refused else None,
+            notice="Your order changed. Review the summary and press Checkout again.",
+        )
     try:
         claimed = idempotency_begin(scope=scope, key=key, fingerprint=quote.pk, now=here.now)
     except BillingError as refused:  # the same form is being submitted right now (double click)
@@ -172,8 +212,9 @@ def _checkout(request: AccountRequest, here: Here, subscription: Subscription | 
     if isinstance(claimed, Replay):
         return _replay(request, here, subscription, order, quote, claimed)
     try:
-        result = quote_checkout(actor=here.actor, account=here.account, quote_id=quote.pk, gateway=get_gateway(),
-                                now=here.now)
+        result = quote_checkout(
+            actor=here.actor, account=here.account, quote_id=quote.pk, gateway=get_gateway(), now=here.now
+        )
     except BillingError as refused:
         idempotency_finish(claimed, status_code=402, body={"error": refused.message})
         return _render(request, here, subscription, order, quote, alert=refused.message, status=402)

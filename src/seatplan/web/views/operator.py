@@ -30,10 +30,16 @@ def revenue_chart(revenue: Revenue) -> dict:
     highest = max(m.collected for m in revenue.months)
     top, step = scale(-(-highest // unit))  # in major units, the highest rounded up
     plot = Plot(count=len(revenue.months), top=top * unit, left=LEFT)
-    bars = [Bar(month=m, label=f"{m.start:%b %Y}: {format_money(m.collected, revenue.currency)}",
-                **plot.bar(i, m.collected)) for i, m in enumerate(revenue.months)]
-    y_ticks = [{"y": plot.y(v), "label": format_money(v, revenue.currency).removesuffix(".00")}
-               for v in range(0, top * unit + 1, step * unit)]
+    bars = [
+        Bar(
+            month=m, label=f"{m.start:%b %Y}: {format_money(m.collected, revenue.currency)}", **plot.bar(i, m.collected)
+        )
+        for i, m in enumerate(revenue.months)
+    ]
+    y_ticks = [
+        {"y": plot.y(v), "label": format_money(v, revenue.currency).removesuffix(".00")}
+        for v in range(0, top * unit + 1, step * unit)
+    ]
     x_ticks = [{"x": plot.center(i), "label": m.start.strftime("%b")} for i, m in enumerate(revenue.months)]
     return {**plot.frame(), "bars": bars, "y_ticks": y_ticks, "x_ticks": x_ticks}
 
@@ -42,7 +48,12 @@ def revenue_chart(revenue: Revenue) -> dict:
 def revenue(request: HttpRequest) -> HttpResponse:
     now = get_clock().now()
     summary = revenue_summary(now=now)
-    return render(request, "web/revenue.html", {
-        "operator_page": True, "now": now,
-        "currencies": [(r, revenue_chart(r), list(reversed(r.months))) for r in summary],
-    })
+    return render(
+        request,
+        "web/revenue.html",
+        {
+            "operator_page": True,
+            "now": now,
+            "currencies": [(r, revenue_chart(r), list(reversed(r.months))) for r in summary],
+        },
+    )

@@ -25,13 +25,17 @@ def people(request: AccountRequest) -> HttpResponse:
     members = Membership.objects.select_related("user").filter(account=here.account).order_by("created_at")
     manageable = MANAGEABLE_ROLES[here.membership.role] if here.can(Capability.MANAGE_PEOPLE) else set()
     grantable = [(value, label) for value, label in Role.choices if value in manageable]
-    return render(request, "web/people.html", {
-        "members": members,
-        "manageable": manageable,
-        "grantable": grantable,
-        "can_manage": here.can(Capability.MANAGE_PEOPLE),
-        "can_transfer": here.can(Capability.TRANSFER_OWNERSHIP),
-    })
+    return render(
+        request,
+        "web/people.html",
+        {
+            "members": members,
+            "manageable": manageable,
+            "grantable": grantable,
+            "can_manage": here.can(Capability.MANAGE_PEOPLE),
+            "can_transfer": here.can(Capability.TRANSFER_OWNERSHIP),
+        },
+    )
 
 
 def _act(request: AccountRequest, action, success: str) -> HttpResponse:  # noqa: ANN001
@@ -51,9 +55,11 @@ def _act(request: AccountRequest, action, success: str) -> HttpResponse:  # noqa
 def member_invite(request: AccountRequest) -> HttpResponse:
     here = request.here
     email, role = request.POST.get("email", "").strip(), request.POST.get("role", "")
-    return _act(request, lambda: services.member_add(actor=here.actor, account=here.account, email=email, role=role,
-                                                     now=here.now),
-                f"{email} was added and invited by e-mail.")
+    return _act(
+        request,
+        lambda: services.member_add(actor=here.actor, account=here.account, email=email, role=role, now=here.now),
+        f"{email} was added and invited by e-mail.",
+    )
 
 
 @account_page(Capability.MANAGE_PEOPLE)
@@ -61,9 +67,11 @@ def member_invite(request: AccountRequest) -> HttpResponse:
 def member_role(request: AccountRequest, member_id: str) -> HttpResponse:
     here, member = request.here, _member(request, member_id)
     role = request.POST.get("role", "")
-    return _act(request, lambda: services.member_change_role(actor=here.actor, membership=member, role=role,
-                                                             now=here.now),
-                f"{member.user.email} is now {role.replace('_', ' ')}.")
+    return _act(
+        request,
+        lambda: services.member_change_role(actor=here.actor, membership=member, role=role, now=here.now),
+        f"{member.user.email} is now {role.replace('_', ' ')}.",
+    )
 
 
 @account_page(Capability.MANAGE_PEOPLE)
@@ -71,8 +79,11 @@ def member_remove(request: AccountRequest, member_id: str) -> HttpResponse:
     here, member = request.here, _member(request, member_id)
     if request.method != "POST":
         return render(request, "web/member_remove.html", {"member": member})
-    return _act(request, lambda: services.member_remove(actor=here.actor, membership=member, now=here.now),
-                f"{member.user.email} was removed.")
+    return _act(
+        request,
+        lambda: services.member_remove(actor=here.actor, membership=member, now=here.now),
+        f"{member.user.email} was removed.",
+    )
 
 
 @account_page(Capability.TRANSFER_OWNERSHIP)
@@ -82,9 +93,11 @@ def ownership_transfer(request: AccountRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "web/transfer.html", {"candidates": candidates})
     target = get_object_or_404(Membership, pk=request.POST.get("member", ""), account=here.account)
-    return _act(request, lambda: services.ownership_transfer(actor=here.actor, account=here.account,
-                                                             membership=target, now=here.now),
-                "Ownership transferred. You are now an Admin.")
+    return _act(
+        request,
+        lambda: services.ownership_transfer(actor=here.actor, account=here.account, membership=target, now=here.now),
+        "Ownership transferred. You are now an Admin.",
+    )
 
 
 @account_page(Capability.ACCOUNT_SETTINGS)
@@ -114,14 +127,21 @@ def account_delete(request: AccountRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "web/account_delete.html", context)
     try:
-        account = deletion.account_delete(actor=here.actor, account_id=here.account.pk,
-                                          confirm_name=request.POST.get("confirm_name", ""), now=here.now)
+        account = deletion.account_delete(
+            actor=here.actor,
+            account_id=here.account.pk,
+            confirm_name=request.POST.get("confirm_name", ""),
+            now=here.now,
+        )
     except BillingError as refused:
         if refused.code != "confirmation_invalid":
             raise
-        return render(request, "web/account_delete.html", {**context, "error": refused,
-                                                           "entered": request.POST.get("confirm_name", "")},
-                      status=422)
+        return render(
+            request,
+            "web/account_delete.html",
+            {**context, "error": refused, "entered": request.POST.get("confirm_name", "")},
+            status=422,
+        )
     request.session.pop(SESSION_ACCOUNT, None)
     if not Membership.objects.filter(user=request.user).exists():
         logout(request)  # nowhere left to go: signed out, the message shown on the sign-in page
