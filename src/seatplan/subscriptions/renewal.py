@@ -26,7 +26,6 @@ from seatplan.events.models import AuditEntry, OutboxEvent
 from seatplan.events.services import (
     AUDIT_COLUMNS,
     OUTBOX_COLUMNS,
-    audit_record,
     audit_row,
     email_payload,
     outbox_add,
@@ -39,6 +38,7 @@ from seatplan.payments.models import AttemptStatus, PaymentAttempt, PaymentMetho
 from seatplan.sqlrows import copy_rows
 from seatplan.subscriptions import emails
 from seatplan.subscriptions.bulk import rows_update
+from seatplan.subscriptions.changes import subscription_changed
 from seatplan.subscriptions.models import LIVE_STATUSES, Status, Subscription
 from seatplan.subscriptions.serialize import subscription_snapshot
 from seatplan.subscriptions.terms import current_terms
@@ -516,11 +516,7 @@ def _mark_paid(paid: list[tuple], by_id: dict[str, ChargeResult], now: datetime)
 
 
 def _changed(sub: Subscription, action: str, before: dict, now: datetime) -> None:
-    after = subscription_snapshot(sub)
-    audit_record(actor=SYSTEM, account_id=sub.account_id, action=action, obj=sub, now=now, before=before, after=after)
-    outbox_add(
-        account_id=sub.account_id, type="subscription.updated", payload={"subscription": sub.pk, **after}, now=now
-    )
+    subscription_changed(actor=SYSTEM, subscription=sub, action=action, before=before, now=now)
 
 
 def _trailing_errors(invoice_id: str) -> int:

@@ -6,20 +6,9 @@ from django.db import transaction
 
 from seatplan.accounts.permissions import Actor, Capability
 from seatplan.billing.errors import BillingError
-from seatplan.events.services import audit_record, outbox_add
-from seatplan.subscriptions.models import Status, Subscription
+from seatplan.subscriptions.changes import subscription_changed, subscription_lock
+from seatplan.subscriptions.models import Subscription
 from seatplan.subscriptions.serialize import subscription_snapshot
-
-
-def _locked(subscription: Subscription) -> Subscription:
-    locked = (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("product", "discount_code")
-        .get(pk=subscription.pk)
-    )
-    if locked.status == Status.ENDED:
-        raise BillingError("subscription_ended", "This subscription has ended.")
-    return locked
 
 
 def _save(*, actor: Actor, subscription: Subscription, quantity: int | None, now: datetime) -> Subscription:
@@ -27,23 +16,8 @@ def _save(*, actor: Actor, subscription: Subscription, quantity: int | None, now
     subscription.scheduled_quantity = quantity
     subscription.version += 1  # a quote made before no longer shows the next renewal right
     subscription.save(update_fields=["scheduled_quantity", "version"])
-    after = subscription_snapshot(subscription)
     action = "subscription.decrease_scheduled" if quantity is not None else "subscription.decrease_cancelled"
-    audit_record(
-        actor=actor,
-        account_id=subscription.account_id,
-        action=action,
-        obj=subscription,
-        now=now,
-        before=before,
-        after=after,
-    )
-    outbox_add(
-        account_id=subscription.account_id,
-        type="subscription.updated",
-        payload={"subscription": subscription.pk, **after},
-        now=now,
-    )
+    subscription_changed(actor=actor, subscription=subscription, action=action, before=before, now=now)
     return subscription
 
 
@@ -53,7 +27,7 @@ def subscription_schedule_decrease(
     """Fewer sessions from the next renewal; replaces a decrease scheduled before."""
     actor.require(Capability.PURCHASE)
     with transaction.atomic():
-        subscription = _locked(subscription)
+        subscription = subscription_lock(subscription)
         if subscription.is_trial:
             error = BillingError("subscription_trial", "A trial does not renew: it has nothing to decrease.")
             error.status = 409  # type: ignore[attr-defined]
@@ -73,7 +47,7 @@ def subscription_scheduled_change_clear(*, actor: Actor, subscription: Subscript
     """Keep the current number of sessions at the next renewal (idempotent)."""
     actor.require(Capability.PURCHASE)
     with transaction.atomic():
-        subscription = _locked(subscription)
+        subscription = subscription_lock(subscription)
         if subscription.scheduled_quantity is None:
             return subscription
         return _save(actor=actor, subscription=subscription, quantity=None, now=now)
