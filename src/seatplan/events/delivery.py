@@ -1,6 +1,5 @@
 """Sends what the outbox holds, after the transaction that wrote it has committed."""
 
-import json
 import logging
 from datetime import datetime
 
@@ -101,45 +100,19 @@ def _send_claimed(event: OutboxEvent) -> bool:
     return True
 
 
-# One statement claims an e-mail the request itself queued and returns what to send.
-_CLAIM_KEY_SQL = (
-    "UPDATE events_outboxevent SET delivered_at = %s, attempts = attempts + 1 "
-    "WHERE dedupe_key = %s AND type = 'email' AND delivered_at IS NULL RETURNING id, payload"
-)
-
-
 def _deliver_now() -> None:
     from seatplan.clocks.clock import get_clock
 
     outbox_deliver(now=get_clock().now())
 
 
-def _deliver_keys(dedupe_keys: list[str]) -> None:
-    """Send the e-mails with these keys, each claimed and read in one statement (no scan of the outbox)."""
-    from seatplan.clocks.clock import get_clock
-
-    at = connection.ops.adapt_datetimefield_value(get_clock().now())
-    for key in dedupe_keys:
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_KEY_SQL, [at, key])
-            row = cursor.fetchone()
-        if row is None:
-            continue  # sent already (a request replayed), or another process has it
-        pk, payload = row
-        _send_claimed(
-            OutboxEvent(pk=pk, type="email", payload=json.loads(payload) if isinstance(payload, str) else payload)
-        )
-
-
 def claimed_by_request(event: OutboxEvent) -> OutboxEvent:
     """An e-mail about to be inserted, marked claimed by this request as a delivery pass's claim marks it:
-    no pass picks it up, and `send_claimed_after_commit` needs no statement to claim it. The request's
-    own receipt goes this way; a crash between the commit and the send loses that e-mail, as a crash
-    between a pass's claim and its send does (the invoice stays on the Billing page)."""
+    no pass picks it up, and `send_claimed_after_commit` needs no statement to claim it. A request's own
+    e-mails go this way, so the embedded default needs no worker; a crash between the commit and the
+    send loses that e-mail, as a crash between a pass's claim and its send does."""
     from seatplan.clocks.clock import get_clock
 
-    if not event.dedupe_key:
-        raise ValueError("an e-mail a request sends itself needs a dedupe key (its claim is given back by it)")
     event.delivered_at, event.attempts = get_clock().now(), 1
     return event
 
@@ -147,20 +120,16 @@ def claimed_by_request(event: OutboxEvent) -> OutboxEvent:
 def send_claimed_after_commit(events: list[OutboxEvent]) -> None:
     """Send e-mails inserted `claimed_by_request` once the transaction commits; one that fails is given
     back to the worker (nothing is sent if the transaction rolls back)."""
+    for event in events:
+        if event.pk is None and not event.dedupe_key:
+            raise ValueError("a claimed e-mail is given back by its key or its dedupe key: it needs one of them")
     transaction.on_commit(lambda: [_send_claimed(event) for event in events])
 
 
-def deliver_after_commit(dedupe_keys: list[str] | None = None) -> None:
-    """Send once the current transaction commits (nothing if it rolls back): the e-mails with these
-    dedupe keys, or without keys one delivery pass over whatever e-mail is pending.
-
-    Web requests deliver their own e-mails this way, so the embedded default needs no worker;
-    `seatplan worker` delivers whatever is left (a crash between commit and send, retries).
-    """
+def deliver_after_commit() -> None:
+    """One delivery pass over whatever e-mail is pending, once the current transaction commits (nothing if
+    it rolls back): for e-mails a request queued in a batch rather than `claimed_by_request`.
+    `seatplan worker` delivers whatever is left (a crash between commit and send, retries)."""
     # No "already scheduled" flag: one left set by a rolled-back transaction would stop delivery for
     # good. A second pass in one commit finds nothing left to send.
-    if dedupe_keys:
-        keys = list(dedupe_keys)
-        transaction.on_commit(lambda: _deliver_keys(keys))
-    else:
-        transaction.on_commit(_deliver_now)
+    transaction.on_commit(_deliver_now)

@@ -116,7 +116,9 @@ def email_enqueue(
     dedupe_key: str | None = None,
     attachments: list[str] | None = None,
 ) -> OutboxEvent | None:
-    """An e-mail, sent by the outbox after commit (events.delivery). `attachments`: invoice ids as PDF."""
+    """An e-mail, written to the outbox already claimed by this request and sent by it once the transaction
+    commits (events.delivery); None when it has nobody to go to, or its dedupe key was queued before.
+    `attachments`: invoice ids as PDF."""
     row = email_event(
         account_id=account_id,
         to=to,
@@ -128,9 +130,13 @@ def email_enqueue(
     )
     if row is None:
         return None
-    event = outbox_add(account_id=account_id, type="email", payload=row.payload, now=now, dedupe_key=dedupe_key)
-    if event is not None:
-        from seatplan.events.delivery import deliver_after_commit
+    from seatplan.events.delivery import claimed_by_request, send_claimed_after_commit
 
-        deliver_after_commit([dedupe_key] if dedupe_key else None)
-    return event
+    claimed_by_request(row)  # this request sends it once the transaction commits
+    try:
+        with transaction.atomic():  # a second e-mail with the same dedupe key is dropped
+            row.save()
+    except IntegrityError:
+        return None
+    send_claimed_after_commit([row])
+    return row
