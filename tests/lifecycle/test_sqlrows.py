@@ -201,3 +201,20 @@ def test_statements_survive_a_closed_connection_and_report_errors_as_django_does
         execute(add, ["TEST-A", 0])
         execute(add, ["TEST-A", 1])
     assert fetch_one("SELECT COUNT(*) FROM invoices_invoicecounter WHERE series = %s", ["TEST-A"]) == (0,)
+
+
+@pytest.mark.django_db
+def test_timestamps_read_by_statements_are_the_orms_in_utc():
+    # On PostgreSQL the statements' cursor loads timestamptz with psycopg's own loader (sqlrows._kept_cursor).
+    from seatplan.sqlrows import fetch_one
+
+    when = [datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC), NOW]
+    sub = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0])
+    for value in when:
+        Subscription.objects.filter(pk=sub.pk).update(created_at=value)
+        columns = Columns(Subscription, "s")
+        row = fetch_one(f"SELECT {columns.sql} FROM subscriptions_subscription s WHERE s.id = %s", [sub.pk])
+        read = columns.build(row).created_at
+        orm = Subscription.objects.get(pk=sub.pk).created_at
+        assert read == orm == value
+        assert read.tzinfo is UTC and orm.tzinfo is UTC

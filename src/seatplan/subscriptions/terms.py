@@ -1,6 +1,6 @@
 """Translation between rows and the domain's dataclasses."""
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 
 from seatplan.billing.discounts import DiscountInForce
@@ -41,8 +41,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+_LINE_FIELDS = [f.name for f in fields(Line)]
+
+
 def line_to_json(line: Line) -> dict:
-    data = asdict(line)
+    data = {name: getattr(line, name) for name in _LINE_FIELDS}  # all plain values: no deep copy (asdict)
     data["period_start"] = _iso(line.period_start)
     data["period_end"] = _iso(line.period_end)
     return data
