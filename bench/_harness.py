@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -21,8 +22,9 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-VENV_PY = ROOT / ".venv" / "bin" / "python"
-SEATPLAN = ROOT / ".venv" / "bin" / "seatplan"
+# The venv bench/run runs this in (.venv-bench): the server, the seeding and the workers use the same Python.
+VENV_PY = Path(sys.executable)
+SEATPLAN = VENV_PY.parent / "seatplan"
 RESULTS = BENCH_DIR / "results"  # git-ignored: server logs, seed files
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 DB_NAME = "seatplan_bench"
@@ -440,7 +442,8 @@ def run_phase(
 
 
 def emit(result: dict) -> None:
-    """The machine-readable result: the LAST line on stdout."""
+    """The machine-readable result: the LAST line on stdout (with the Python it ran on)."""
+    result = {**result, "python": f"{platform.python_version()} {Path(sys.base_prefix, 'bin')}"}
     print(json.dumps(result), flush=True)
 
 

@@ -2,7 +2,7 @@
 
     bench/run checkout --quick   # leaves seatplan_bench and bench/results/seed-checkout.json behind
     SEATPLAN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/seatplan_bench SEATPLAN_SANDBOX=1 \
-      SEATPLAN_BENCHMARK=1 DJANGO_SETTINGS_MODULE=seatplan.settings .venv/bin/python bench/_profile_checkout.py
+      SEATPLAN_BENCHMARK=1 DJANGO_SETTINGS_MODULE=seatplan.settings .venv-bench/bin/python bench/_profile_checkout.py
 
 Prints per request: the number of queries, their total time, and the queries grouped by shape;
 then the wall and CPU time of N repeated pairs, and a cProfile top list.
