@@ -116,12 +116,16 @@ def for_update(*aliases: str) -> str:
     return " FOR UPDATE"
 
 
-def fetch_one(sql: str, params: list) -> tuple | None:
-    return _run(sql, params, _ONE)
+def fetch_one(sql: str, params: list, *, writes: str | None = None) -> tuple | None:
+    """The statement's first row. `writes`: the table a statement that changes rows and returns some
+    (`UPDATE … RETURNING`) writes; in a `together` block it goes with the writes held before it, as
+    their statement's main part, instead of after them."""
+    return _run(sql, params, _ONE, writes)
 
 
-def fetch_all(sql: str, params: list) -> list[tuple]:
-    return _run(sql, params, _ALL)
+def fetch_all(sql: str, params: list, *, writes: str | None = None) -> list[tuple]:
+    """The statement's rows; `writes` as for `fetch_one`."""
+    return _run(sql, params, _ALL, writes)
 
 
 def execute(sql: str, params: list) -> int:
@@ -134,7 +138,8 @@ _COUNT, _ONE, _ALL, _QUEUE = 0, 1, 2, 3
 
 def _run(sql: str, params: list, want: int, table: str | None = None, db: BaseDatabaseWrapper | None = None):  # noqa: ANN202
     """Run a statement and read its result (`want`); `_QUEUE`: a write of `table` whose result nobody
-    reads, which a `together` block may hold back and send with others.
+    reads, which a `together` block may hold back and send with others; a read with a `table` is a write
+    that returns rows, which goes with the held writes (see `fetch_one`).
 
     On PostgreSQL, through one psycopg cursor kept for the connection's life, with Django's checks and
     error translation but without its cursor wrapper: the wrapper roughly doubles the client's cost of a
@@ -149,6 +154,8 @@ def _run(sql: str, params: list, want: int, table: str | None = None, db: BaseDa
         if want == _QUEUE and table is not None:
             held.add(db, table, sql, params)
             return None
+        if table is not None and table not in held.tables and held.statements:
+            return _run_kept(db, *held.take(sql, params), want)
         held.send(db)
     wrapped = [w for w in db.execute_wrappers if held is None or w != held.flush_first]  # others' wrappers
     if db.vendor != "postgresql" or db.queries_logged or wrapped:
@@ -187,13 +194,17 @@ class _Held:
         self.params.extend(params)
 
     def send(self, db: BaseDatabaseWrapper) -> None:
-        if not self.statements:
-            return
-        *first, last = self.statements
+        if self.statements:
+            _run_kept(db, *self.take(), _COUNT)
+
+    def take(self, main: str | None = None, main_params: Sequence = ()) -> tuple[str, list]:
+        """The held writes as one statement (emptying the hold): WITH clauses before the last of them, or
+        before `main` when given (a write that returns rows)."""
+        *first, last = [*self.statements, main] if main is not None else self.statements
         sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({one}) " for i, one in enumerate(first)) + last
-        params = self.params
+        params = [*self.params, *main_params]
         self.tables, self.statements, self.params = [], [], []
-        _run_kept(db, sql, params, _COUNT)
+        return sql, params
 
     def flush_first(self, execute, sql, params, many, context):  # noqa: ANN001, ANN201 - Django's execute_wrapper
         self.send(context["connection"])  # an ORM statement in the block runs after what was written before it
@@ -206,8 +217,9 @@ def together() -> Iterator[None]:
     statement, each a data-modifying WITH clause, instead of one round trip each.
 
     A held write goes out just before the next statement that is not one (a read, an ORM call, a
-    second write to the same table) and at the end of the block, so what the block writes and reads
-    happens in the order written. The writes sent together run as one statement: none of them sees
+    second write to the same table) and at the end of the block, or with the next write that returns
+    rows (`fetch_one(..., writes=table)`) as that statement's main part: what the block writes and
+    reads happens in the order written. The writes sent together run as one statement: none of them sees
     another's changes, which is why a second write to a table already held sends the first one before
     it. Inside a transaction only (a failure rolls the whole of it back). Elsewhere (SQLite, logged
     queries, no transaction) every write runs at once, as written.

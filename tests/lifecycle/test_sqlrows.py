@@ -144,6 +144,39 @@ def test_together_sends_independent_writes_as_one_statement_in_the_order_written
 
 
 @pytest.mark.django_db
+def test_a_write_that_returns_rows_goes_with_the_writes_held_before_it(monkeypatch):
+    from django.db import transaction
+
+    from seatplan import sqlrows
+    from seatplan.invoices.models import InvoiceCounter
+    from seatplan.sqlrows import fetch_one, together, update
+
+    sub = Subscription.objects.get(pk=seed_due_subscriptions(1, due_at=NOW)[0])
+    InvoiceCounter.objects.create(series="TEST-W", last_number=41)
+    sent = []
+    real = sqlrows._run_kept
+    monkeypatch.setattr(
+        sqlrows, "_run_kept", lambda db, sql, params, want: sent.append(sql) or real(db, sql, params, want)
+    )
+    take = "UPDATE invoices_invoicecounter SET last_number = last_number + 1 WHERE series = %s RETURNING last_number"
+    bump = "UPDATE subscriptions_subscription SET quantity = quantity + 1 WHERE id = %s RETURNING quantity"
+    with transaction.atomic(), together():
+        sub.quantity = 7
+        update(sub, ["quantity"])
+        assert fetch_one(take, ["TEST-W"], writes="invoices_invoicecounter") == (42,)
+        sub.quantity = 8
+        update(sub, ["quantity"])
+        # The same table as a held write: that write goes first, so this one sees it.
+        assert fetch_one(bump, [sub.pk], writes="subscriptions_subscription") == (9,)
+    assert Subscription.objects.get(pk=sub.pk).quantity == 9
+    assert InvoiceCounter.objects.get(series="TEST-W").last_number == 42
+    if connection.vendor == "postgresql":
+        # update + take in one; the update alone, then the bump
+        assert [sql.split(" ", 1)[0] for sql in sent] == ["WITH", "UPDATE", "UPDATE"]
+        assert "RETURNING last_number" in sent[0] and "subscriptions_subscription" in sent[0]
+
+
+@pytest.mark.django_db
 def test_together_sends_nothing_when_the_block_fails():
     from django.db import transaction
 

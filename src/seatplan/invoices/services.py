@@ -17,10 +17,10 @@ _TAKE_SQL = "UPDATE invoices_invoicecounter SET last_number = last_number + %s W
 def invoice_numbers_take(count: int = 1, *, series: str | None = None) -> list[int]:
     """Take the next `count` numbers under the counter's row lock (call inside a transaction)."""
     series = series or settings.INVOICE_NUMBER_PREFIX
-    row = fetch_one(_TAKE_SQL, [count, series])
+    row = fetch_one(_TAKE_SQL, [count, series], writes="invoices_invoicecounter")  # with writes held before
     if row is None:
         InvoiceCounter.objects.get_or_create(series=series)
-        row = fetch_one(_TAKE_SQL, [count, series])
+        row = fetch_one(_TAKE_SQL, [count, series], writes="invoices_invoicecounter")  # with writes held before
     if row is None:
         raise InvoiceCounter.DoesNotExist(series)
     last = row[0]
