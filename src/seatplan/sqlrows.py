@@ -133,6 +133,12 @@ def execute(sql: str, params: list) -> int:
     return _run(sql, params, _COUNT)
 
 
+def write(sql: str, params: list, *, table: str) -> None:
+    """Run a plain write of `table` (an UPDATE or INSERT) whose result nobody reads: in a `together`
+    block it is held and sent with the others."""
+    _run(sql, params, _QUEUE, table)
+
+
 _COUNT, _ONE, _ALL, _QUEUE = 0, 1, 2, 3
 
 

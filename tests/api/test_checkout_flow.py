@@ -280,3 +280,48 @@ def test_a_keyed_response_is_kept_as_the_json_it_was(world):
     assert record.status_code == 200 and isinstance(record.response, dict)
     assert record.response == done.json()
     assert api.post(f"/quotes/{q.json()['id']}/checkout", key="kept-as-json").json() == done.json()
+
+
+def test_a_keyed_checkout_records_its_response_in_the_transaction_that_makes_the_change(world, monkeypatch):
+    from seatplan.api import billing
+    from seatplan.idempotency.models import IdempotencyRecord
+
+    api = world.api("owner")
+    sub = subscribe(world, quantity=5)["subscription"]
+    seen = {}
+    real = billing.quote_checkout
+
+    def checkout_then_look(**kwargs):
+        result = real(**kwargs)
+        # The change is done, and the view has not answered yet: the key already holds the response.
+        seen["record"] = IdempotencyRecord.objects.values("status_code", "response").get(key="with-change")
+        return result
+
+    monkeypatch.setattr(billing, "quote_checkout", checkout_then_look)
+    q = quote(world, subscription=sub["id"], quantity=6).json()
+    done = api.post(f"/quotes/{q['id']}/checkout", key="with-change")
+    assert done.status_code == 200
+    assert seen["record"] == {"status_code": 200, "response": done.json()}
+    assert api.post(f"/quotes/{q['id']}/checkout", key="with-change").json() == done.json()
+
+    # When the change is rolled back after the response was recorded, the record goes with it: the
+    # request fails as a server error, the claim is dropped, and nothing changed but the charge, whose
+    # attempt stays pending for recovery (as after any crash between charging and finishing).
+    def fail_after_recording(**kwargs):
+        on_applied = kwargs["on_applied"]
+
+        def record_then_fail(result):
+            on_applied(result)
+            raise RuntimeError("the commit failed")
+
+        return real(**{**kwargs, "on_applied": record_then_fail})
+
+    monkeypatch.setattr(billing, "quote_checkout", fail_after_recording)
+    q2 = quote(world, subscription=sub["id"], quantity=7).json()
+    before = state(world)
+    failed = api.post(f"/quotes/{q2['id']}/checkout", key="rolled-back")
+    assert failed.status_code == 500
+    assert {**state(world), "charges": None} == {**before, "charges": None}
+    assert PaymentAttempt.objects.get(quote_id=q2["id"]).status == "pending"
+    assert not IdempotencyRecord.objects.filter(key="rolled-back").exists()
+    assert Quote.objects.get(pk=q2["id"]).used_at is None

@@ -10,7 +10,7 @@ from seatplan.accounts.permissions import Actor, Capability
 from seatplan.api import schemas
 from seatplan.api.auth import account_access
 from seatplan.api.context import now_for, principal
-from seatplan.api.idempotency import idempotent
+from seatplan.api.idempotency import idempotent, record_with_change
 from seatplan.api.pagination import paginate
 from seatplan.api.serializers import invoice_json, payment_method_json, quote_json, subscription_json
 from seatplan.billing.errors import BillingError
@@ -18,7 +18,7 @@ from seatplan.invoices.models import Invoice
 from seatplan.payments import services as payments
 from seatplan.payments.gateway import get_gateway
 from seatplan.payments.models import PaymentMethod
-from seatplan.subscriptions.checkout import quote_checkout
+from seatplan.subscriptions.checkout import CheckoutResult, quote_checkout
 from seatplan.subscriptions.quotes import quote_create, quote_with_product
 
 router = Router(tags=["Billing"])
@@ -124,9 +124,24 @@ def checkout(request: HttpRequest, quote_id: str) -> JsonResponse:
     else:
         # A member who may buy: the checkout reads the quote itself, within the caller's account.
         account, actor = account_access(caller, caller.key.account_id or "")
+    answered: list[JsonResponse] = []
+
+    def answer(result: CheckoutResult) -> None:  # inside the transaction that applies the change
+        # Both as just written (the checkout loaded the product; the invoice keeps its lines).
+        response = JsonResponse(
+            {"subscription": subscription_json(result.subscription), "invoice": invoice_json(result.invoice)}
+        )
+        record_with_change(request, response)
+        answered.append(response)
+
     try:
         result = quote_checkout(
-            actor=actor, account=account, quote_id=quote_id, gateway=get_gateway(), now=now_for(request, account)
+            actor=actor,
+            account=account,
+            quote_id=quote_id,
+            gateway=get_gateway(),
+            now=now_for(request, account),
+            on_applied=answer,
         )
     except BillingError as error:
         if error.code == "discount_exhausted":
@@ -134,10 +149,9 @@ def checkout(request: HttpRequest, quote_id: str) -> JsonResponse:
         if error.code == "not_found":
             raise BillingError("not_found", "No such quote.") from None
         raise
-    # Both as just written (the checkout loaded the product; the invoice keeps its lines).
-    return JsonResponse(
-        {"subscription": subscription_json(result.subscription), "invoice": invoice_json(result.invoice)}
-    )
+    if not answered:  # done before (an earlier attempt of the same checkout): answered as it is now
+        answer(result)
+    return answered[-1]
 
 
 _invoices = Invoice.objects.prefetch_related("lines")

@@ -39,11 +39,14 @@ def idempotent(*, required: bool = False) -> Callable:
                 return error_response(error.code, error.message, error.param)
             if isinstance(claimed, Replay):
                 return JsonResponse(claimed.body, status=claimed.status_code, safe=False)
+            request.idempotency_claim = claimed  # type: ignore[attr-defined]  # for record_with_change
             try:
                 response = run(request, *args, **kwargs)
             except BaseException:
                 idempotency_finish(claimed, status_code=500, body=None)
                 raise
+            if getattr(request, "idempotency_recorded", None) is response:
+                return response  # recorded by the operation, in the transaction that made the change
             json_body = response.content and response.get("Content-Type", "").startswith("application/json")
             idempotency_finish(
                 claimed, status_code=response.status_code, body=EncodedJson(response.content) if json_body else None
@@ -53,3 +56,15 @@ def idempotent(*, required: bool = False) -> Callable:
         return wrapper
 
     return decorator
+
+
+def record_with_change(request: HttpRequest, response: JsonResponse) -> None:
+    """Record `response` as the answer to the request's Idempotency-Key now, inside the transaction that
+    makes the change it reports, so that the two commit together (no key left "in progress" by a crash
+    between them, and no statement of its own). The operation must then return this very response; any
+    other (an error after all) is recorded by `idempotent` as usual."""
+    claimed = getattr(request, "idempotency_claim", None)
+    if claimed is None:
+        return
+    idempotency_finish(claimed, status_code=response.status_code, body=EncodedJson(response.content))
+    request.idempotency_recorded = response  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from seatplan.billing.errors import BillingError
 from seatplan.idempotency.models import IdempotencyRecord
-from seatplan.sqlrows import execute, insert, update
+from seatplan.sqlrows import insert, update, write
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,14 @@ _FINISH_ENCODED_SQL = "UPDATE idempotency_idempotencyrecord SET status_code = %s
 
 
 def idempotency_finish(record: IdempotencyRecord, *, status_code: int, body: dict | EncodedJson | None) -> None:
+    """Record the key's response (in a transaction: committed with it; in a `together` block, sent
+    with the block's writes); a server error drops the claim instead."""
     if status_code >= 500:
         record.delete()  # nothing was done for sure: let the client try again with the key
         return
     if isinstance(body, EncodedJson):
         # The JSON column takes the text as it is (PostgreSQL parses it as jsonb; SQLite keeps the text).
-        execute(_FINISH_ENCODED_SQL, [status_code, body.decode(), record.pk])
+        write(_FINISH_ENCODED_SQL, [status_code, body.decode(), record.pk], table=IdempotencyRecord._meta.db_table)
         return
     record.status_code, record.response = status_code, body
     update(record, ["status_code", "response"])

@@ -10,6 +10,7 @@ A crash between 2 and 3 is repaired by `payment_attempts_recover`, which asks th
 with the same key and runs step 3.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,13 +47,26 @@ class CheckoutResult:
     invoice: Invoice
 
 
-def quote_checkout(*, actor: Actor, account: Account, quote_id: str, gateway: Gateway, now: datetime) -> CheckoutResult:
+OnApplied = Callable[[CheckoutResult], None]
+
+
+def quote_checkout(
+    *,
+    actor: Actor,
+    account: Account,
+    quote_id: str,
+    gateway: Gateway,
+    now: datetime,
+    on_applied: OnApplied | None = None,
+) -> CheckoutResult:
+    """`on_applied(result)` runs inside the transaction that applies the change, at its end: what it
+    writes commits with the change or not at all (the API records its keyed response so)."""
     actor.require(Capability.PURCHASE)
-    reserved = _reserve(actor=actor, account_id=account.pk, quote_id=quote_id, now=now)
+    reserved = _reserve(actor=actor, account_id=account.pk, quote_id=quote_id, now=now, on_applied=on_applied)
     while isinstance(reserved, _Orphan):
         # An earlier checkout of this account died between charging and finishing: finish it first.
         payment_attempt_recover(attempt_id=reserved.attempt_id, gateway=gateway, now=now)
-        reserved = _reserve(actor=actor, account_id=account.pk, quote_id=quote_id, now=now)
+        reserved = _reserve(actor=actor, account_id=account.pk, quote_id=quote_id, now=now, on_applied=on_applied)
     if isinstance(reserved, CheckoutResult):
         return reserved  # nothing was due: applied in step 1
     method_token, attempt = reserved
@@ -72,7 +86,15 @@ def quote_checkout(*, actor: Actor, account: Account, quote_id: str, gateway: Ga
             "The payment could not be confirmed yet; it is settled within a "
             "few minutes. Look at Billing before you try again.",
         ) from None
-    return _finish(actor=actor, attempt_id=attempt.pk, account_id=account.pk, result=result, gateway=gateway, now=now)
+    return _finish(
+        actor=actor,
+        attempt_id=attempt.pk,
+        account_id=account.pk,
+        result=result,
+        gateway=gateway,
+        now=now,
+        on_applied=on_applied,
+    )
 
 
 @dataclass(frozen=True)
@@ -137,7 +159,7 @@ def _lock_account(account_id: str) -> Account:
     return _ACCOUNT.build(row)
 
 
-def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime):  # noqa: ANN202
+def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime, on_applied: OnApplied | None):  # noqa: ANN202
     with transaction.atomic():
         account = _lock_account(account_id)
         row = fetch_one(_RESERVE_SQL + for_update("q"), [account_id, AttemptStatus.PENDING, quote_id, account_id])
@@ -165,7 +187,15 @@ def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime):  #
                     .get(pk=quote.subscription_id)
                 )
                 _check(quote, account, now, subscription.version)
-            return _apply(actor=actor, account=account, quote=quote, subscription=subscription, attempt=None, now=now)
+            return _apply(
+                actor=actor,
+                account=account,
+                quote=quote,
+                subscription=subscription,
+                attempt=None,
+                now=now,
+                on_applied=on_applied,
+            )
         if method_token is None:
             raise BillingError("payment_method_missing", FAILURE_MESSAGES["payment_method_missing"])
         attempt = PaymentAttempt(
@@ -211,7 +241,14 @@ def _release_discount(quote: Quote) -> None:
 
 
 def _finish(
-    *, actor: Actor, attempt_id: str, account_id: str, result: ChargeResult, gateway: Gateway, now: datetime
+    *,
+    actor: Actor,
+    attempt_id: str,
+    account_id: str,
+    result: ChargeResult,
+    gateway: Gateway,
+    now: datetime,
+    on_applied: OnApplied | None = None,
 ) -> CheckoutResult:
     with transaction.atomic():
         account, member_emails, attempt, quote, subscription = _lock_for_finish(account_id, attempt_id)
@@ -226,7 +263,9 @@ def _finish(
                 FAILURE_MESSAGES.get(attempt.failure_code, "The payment failed."),
             )
         else:
-            done, refund, error = _settle(actor, account, member_emails, attempt, quote, subscription, result, now)
+            done, refund, error = _settle(
+                actor, account, member_emails, attempt, quote, subscription, result, now, on_applied
+            )
             if done is not None:
                 return done
     if refund:
@@ -270,6 +309,7 @@ def _settle(
     subscription: Subscription | None,
     result: ChargeResult,
     now: datetime,
+    on_applied: OnApplied | None,
 ) -> tuple[CheckoutResult | None, str, BillingError | None]:
     """Record the gateway's answer: the checkout's result, or a charge to refund and the error."""
     attempt.gateway_charge_id = result.charge_id
@@ -302,6 +342,7 @@ def _settle(
         attempt=attempt,
         now=now,
         member_emails=member_emails,
+        on_applied=on_applied,
     )
     return done, "", None
 
@@ -333,6 +374,7 @@ def _apply(
     attempt: PaymentAttempt | None,
     now: datetime,
     member_emails: list[str] | None = None,
+    on_applied: OnApplied | None = None,
 ) -> CheckoutResult:
     """Carry out the quote: subscription, credit, invoice, redemption, audit — one transaction."""
     # PostgreSQL: the writes go in three statements (before the invoice number, the number, after it)
@@ -447,7 +489,10 @@ def _apply(
             send_claimed_after_commit([email])
         # More sessions: the head of the queue is granted as soon as the change is committed (§6).
         leases_settle_on_commit(account.pk, now)
-        return CheckoutResult(subscription=subscription, invoice=invoice)
+        done = CheckoutResult(subscription=subscription, invoice=invoice)
+        if on_applied is not None:
+            on_applied(done)  # its writes go with the last of the change's
+        return done
 
 
 def payment_attempt_recover(*, attempt_id: str, gateway: Gateway, now: datetime) -> None:
