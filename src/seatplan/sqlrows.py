@@ -15,9 +15,11 @@ metadata, so the statement stays readable and works on SQLite and PostgreSQL ali
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import count
 from typing import Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
@@ -31,6 +33,7 @@ from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 from django.db.models.options import Options
 from django.db.models.signals import post_init, pre_init
+from psycopg import RawCursor
 from psycopg.types.datetime import TimestamptzLoader
 
 M = TypeVar("M", bound=Model)
@@ -176,8 +179,19 @@ def _run_kept(db: BaseDatabaseWrapper, sql: str, params: list, want: int):  # no
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         cursor = _kept_cursor(db)
-        cursor.execute(sql, params)
+        cursor.execute(_numbered(sql), params)
         return _result(cursor, want)
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str) -> str:
+    """The statement with PostgreSQL's own placeholders: $1, $2, … for each %s, and % for %%.
+
+    psycopg makes the same conversion on every call of a statement longer than 4 kB or with more than 50
+    parameters (it caches only smaller ones), and the checkout's are longer: done once here, the kept
+    cursor (a RawCursor) sends the text as it is."""
+    numbers = count(1)
+    return re.sub(r"%[s%]", lambda m: f"${next(numbers)}" if m.group() == "%s" else "%", sql)
 
 
 def _result(cursor, want: int):  # noqa: ANN001, ANN202 - Django's or psycopg's cursor
@@ -254,7 +268,7 @@ def _kept_cursor(db: BaseDatabaseWrapper):  # noqa: ANN202 - a psycopg cursor
     statement's result is read before the next statement runs, and a connection is one thread's."""
     kept = getattr(db, "_sqlrows_cursor", None)
     if kept is None or kept.closed or kept.connection is not db.connection:
-        kept = db._sqlrows_cursor = db.connection.cursor()  # type: ignore[attr-defined]
+        kept = db._sqlrows_cursor = RawCursor(db.connection)  # type: ignore[attr-defined]
         if db.timezone is dt.UTC and kept.connection.info.parameter_status("TimeZone") == "UTC":
             # Django loads timestamptz with a Python subclass of psycopg's loader that sets the tzinfo to
             # its own zone; in a UTC session psycopg's C loader gives the same value (tzinfo UTC) three
