@@ -340,6 +340,7 @@ class PhaseResult:
     duration_s: float
     ops: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    finished_at: list[float] = field(default_factory=list)  # seconds into the window, per operation
     errors: list[str] = field(default_factory=list)
     client_cpu_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over the phase, by who
@@ -356,6 +357,22 @@ class PhaseResult:
             return float("nan")
         xs = sorted(self.latencies_ms)
         return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+    def rate_by_second(self) -> dict[str, float | int]:
+        """Operations finished in each second of the window: the slowest, median and fastest second, and
+        how many seconds ran at under half the median (the machine stalled: a shared VM's CPU is
+        sometimes taken away for a second or more, and those seconds carry the tail)."""
+        per_second = [0] * max(1, int(self.duration_s))
+        for t in self.finished_at:
+            per_second[min(len(per_second) - 1, int(t))] += 1
+        ordered = sorted(per_second)
+        median = ordered[len(ordered) // 2]
+        return {
+            "min": ordered[0],
+            "median": median,
+            "max": ordered[-1],
+            "stalled_seconds": sum(1 for n in per_second if n < median / 2),
+        }
 
     def summary(self) -> str:
         return (
@@ -409,10 +426,11 @@ def run_phase(
             if ms is None:
                 time.sleep(0.01)
                 continue
-            if record and began >= opens and time.monotonic() <= deadline:
+            if record and began >= opens and (done := time.monotonic()) <= deadline:
                 with lock:
                     result.ops += 1
                     result.latencies_ms.append(ms)
+                    result.finished_at.append(done - opens)
 
     threads = [threading.Thread(target=loop, args=(op,), daemon=True) for op in workers]
     for t in threads:
