@@ -377,8 +377,9 @@ def _apply(
     on_applied: OnApplied | None = None,
 ) -> CheckoutResult:
     """Carry out the quote: subscription, credit, invoice, redemption, audit — one transaction."""
-    # PostgreSQL: the writes go in three statements (before the invoice number, the number, after it)
-    # instead of one round trip each; the series' counter is then held for one statement and the commit.
+    # PostgreSQL: the writes go in two statements instead of one round trip each: those before the invoice
+    # number with the number's own (sqlrows `writes=`), then those after it with `on_applied`'s; the
+    # series' counter is held from the first of them to the commit.
     with together():
         outcome = quote.outcome
         before = subscription_snapshot(subscription) if subscription else None
