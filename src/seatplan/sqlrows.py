@@ -179,19 +179,22 @@ def _run_kept(db: BaseDatabaseWrapper, sql: str, params: list, want: int):  # no
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         cursor = _kept_cursor(db)
-        cursor.execute(_numbered(sql), params)
+        cursor.execute(_numbered(sql) if len(sql) <= _CACHED_UP_TO else _number(sql), params)
         return _result(cursor, want)
 
 
-@lru_cache(maxsize=1024)
-def _numbered(sql: str) -> str:
-    """The statement with PostgreSQL's own placeholders: $1, $2, … for each %s, and % for %%.
-
-    psycopg makes the same conversion on every call of a statement longer than 4 kB or with more than 50
-    parameters (it caches only smaller ones), and the checkout's are longer: done once here, the kept
-    cursor (a RawCursor) sends the text as it is."""
+def _number(sql: str) -> str:
+    """The statement with PostgreSQL's own placeholders: $1, $2, … for each %s, and % for %%."""
     numbers = count(1)
     return re.sub(r"%[s%]", lambda m: f"${next(numbers)}" if m.group() == "%s" else "%", sql)
+
+
+# psycopg makes the same conversion on every call of a statement longer than 4 kB or with more than 50
+# parameters (it caches only smaller ones), and the checkout's are longer: converted once per text here,
+# the kept cursor (a RawCursor) sends the text as it is. Only statements up to 32 kB are kept (a batch's
+# many-row INSERT, converted on each call, would otherwise fill the cache with texts used once).
+_CACHED_UP_TO = 32_768
+_numbered = lru_cache(maxsize=256)(_number)
 
 
 def _result(cursor, want: int):  # noqa: ANN001, ANN202 - Django's or psycopg's cursor

@@ -255,12 +255,15 @@ def test_timestamps_read_by_statements_are_the_orms_in_utc():
 
 @pytest.mark.django_db
 def test_statements_take_placeholders_and_a_literal_percent_as_djangos_cursor_does():
-    from seatplan.sqlrows import _numbered, fetch_one
+    from seatplan.sqlrows import _number, _numbered, fetch_one
 
-    assert _numbered("SELECT %s, '%%', %s") == "SELECT $1, '%', $2"
+    assert _numbered("SELECT %s, '%%', %s") == _number("SELECT %s, '%%', %s") == "SELECT $1, '%', $2"
     assert fetch_one("SELECT %s || '%%' || %s", ["5", "0"]) == ("5%0",)
     # Long statements (psycopg converts those on every call) too: 60 parameters, over 4 kB of text.
     values = [str(i) for i in range(60)]
     padding = " " * 4096
     row = fetch_one("SELECT " + ", ".join(["%s"] * 60) + padding, values)
     assert list(row) == values
+    # Longer than the cache takes (a batch's INSERT): converted on each call, and still right.
+    huge = " " * 40_000
+    assert fetch_one("SELECT %s || '%%'" + huge, ["9"]) == ("9%",)
