@@ -50,26 +50,22 @@ class Columns(Generic[M]):
         self.width = len(self.fields)
         self._pk_index = self.attnames.index(model._meta.pk.attname)
         self._alias = alias
-        self._converters: dict[str, list] = {}  # per database vendor
-        # The default database's (one engine for the process's life): found once, so that building an
-        # instance without converters needs no look-up of the connection.
-        self._default_converters: list | None = None
+        # The default database's converters (one engine for the process's life): found on the first
+        # build, so that building an instance without converters needs no look-up of the connection.
+        self._converters: list | None = None
         # Instances are made as Model.__init__ makes them, without its generic argument handling: the
         # values go straight into the instance's __dict__. Only for a model that adds nothing to __init__
         # and has no init signals (checked once, on the first build); any other is built by from_db.
         self._direct: bool | None = None
 
     def _converters_for(self, db: BaseDatabaseWrapper) -> list:
-        vendor = db.vendor
-        if vendor not in self._converters:
-            found = []
-            for i, field in enumerate(self.fields):
-                col = Col(self._alias, field)
-                funcs = db.ops.get_db_converters(col) + field.get_db_converters(db)
-                if funcs:
-                    found.append((i, funcs, col))
-            self._converters[vendor] = found
-        return self._converters[vendor]
+        found = []
+        for i, field in enumerate(self.fields):
+            col = Col(self._alias, field)
+            funcs = db.ops.get_db_converters(col) + field.get_db_converters(db)
+            if funcs:
+                found.append((i, funcs, col))
+        return found
 
     def build(self, row: tuple, start: int = 0) -> M:
         """The instance from row[start:start + width], which must be there (an inner join's columns)."""
@@ -83,9 +79,9 @@ class Columns(Generic[M]):
         values = list(row[start : start + self.width])
         if values[self._pk_index] is None:
             return None
-        converters = self._default_converters
+        converters = self._converters
         if converters is None:
-            converters = self._default_converters = self._converters_for(connections[DEFAULT_DB_ALIAS])
+            converters = self._converters = self._converters_for(connections[DEFAULT_DB_ALIAS])
         db = None
         if converters:
             db = connections[DEFAULT_DB_ALIAS]
@@ -126,9 +122,8 @@ def fetch_one(sql: str, params: list, *, writes: str | None = None) -> tuple | N
     return _run(sql, params, _ONE, writes)
 
 
-def fetch_all(sql: str, params: list, *, writes: str | None = None) -> list[tuple]:
-    """The statement's rows; `writes` as for `fetch_one`."""
-    return _run(sql, params, _ALL, writes)
+def fetch_all(sql: str, params: list) -> list[tuple]:
+    return _run(sql, params, _ALL)
 
 
 def execute(sql: str, params: list) -> int:
@@ -152,7 +147,7 @@ def _run(sql: str, params: list, want: int, table: str | None = None, db: BaseDa
 
     On PostgreSQL, through one psycopg cursor kept for the connection's life, with Django's checks and
     error translation but without its cursor wrapper: the wrapper roughly doubles the client's cost of a
-    short statement (about 60 µs of 125), and the checkout runs twenty of them. Django's own cursor
+    short statement (about 60 µs of 125), and a checkout runs thirteen of them. Django's own cursor
     serves SQLite (its placeholders), and any connection whose queries are logged (DEBUG, tests that
     count queries) or wrapped (`execute_wrapper`), so those see every statement.
     """
@@ -179,7 +174,7 @@ def _run_kept(db: BaseDatabaseWrapper, sql: str, params: list, want: int):  # no
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         cursor = _kept_cursor(db)
-        cursor.execute(_numbered(sql) if len(sql) <= _CACHED_UP_TO else _number(sql), params)
+        cursor.execute(_numbered(sql), params)
         return _result(cursor, want)
 
 
@@ -189,12 +184,17 @@ def _number(sql: str) -> str:
     return re.sub(r"%[s%]", lambda m: f"${next(numbers)}" if m.group() == "%s" else "%", sql)
 
 
-# psycopg makes the same conversion on every call of a statement longer than 4 kB or with more than 50
-# parameters (it caches only smaller ones), and the checkout's are longer: converted once per text here,
-# the kept cursor (a RawCursor) sends the text as it is. Only statements up to 32 kB are kept (a batch's
-# many-row INSERT, converted on each call, would otherwise fill the cache with texts used once).
-_CACHED_UP_TO = 32_768
-_numbered = lru_cache(maxsize=256)(_number)
+_number_kept = lru_cache(maxsize=256)(_number)
+
+
+def _numbered(sql: str) -> str:
+    """`_number(sql)`, kept for statements up to 32 kB.
+
+    psycopg makes the same conversion on every call of a statement longer than 4 kB or with more than 50
+    parameters (it caches only smaller ones), and the checkout's are longer: converted once per text here,
+    the kept cursor (a RawCursor) sends the text as it is. A longer one (a batch's many-row INSERT) is
+    converted on each call, so that texts used once do not fill the cache."""
+    return _number_kept(sql) if len(sql) <= 32_768 else _number(sql)
 
 
 def _result(cursor, want: int):  # noqa: ANN001, ANN202 - Django's or psycopg's cursor
