@@ -55,7 +55,11 @@ class PaymentAttempt(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # A checkout's "is one in progress for this account?": a handful of rows, whatever the history.
+            models.Index(fields=["account"], condition=Q(status="pending"), name="payment_pending_by_account"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.amount} {self.currency} {self.status}"

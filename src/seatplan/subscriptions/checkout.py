@@ -112,8 +112,12 @@ _PRODUCT, _SUBSCRIPTION, _DISCOUNT = Columns(Product, "p"), Columns(Subscription
 # first) and its saved card. A statement of its own after the lock, so that on PostgreSQL it sees what
 # a checkout that held the lock before committed. The subscription is not locked here: step 3 locks it
 # and checks again before anything changes.
+# The status is written into the text, not sent as a parameter: a prepared statement's generic plan can
+# then use the partial index of pending attempts (with `status = $2` it intersected the account's
+# attempts with every pending entry of the status index, dead ones included: 0.4 ms, growing with history).
 _PENDING_SQL = (
-    "(SELECT pa.id FROM payments_paymentattempt pa WHERE pa.account_id = %s AND pa.status = %s "
+    "(SELECT pa.id FROM payments_paymentattempt pa "  # noqa: S608 - a constant of the code
+    f"WHERE pa.account_id = %s AND pa.status = '{AttemptStatus.PENDING.value}' "
     " ORDER BY CASE WHEN pa.quote_id IS NULL THEN 1 ELSE 0 END, pa.created_at LIMIT 1)"
 )
 _RESERVE_SQL = (
@@ -162,9 +166,9 @@ def _lock_account(account_id: str) -> Account:
 def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime, on_applied: OnApplied | None):  # noqa: ANN202
     with transaction.atomic():
         account = _lock_account(account_id)
-        row = fetch_one(_RESERVE_SQL + for_update("q"), [account_id, AttemptStatus.PENDING, quote_id, account_id])
+        row = fetch_one(_RESERVE_SQL + for_update("q"), [account_id, quote_id, account_id])
         if row is None:
-            (pending_id,) = fetch_one("SELECT " + _PENDING_SQL, [account_id, AttemptStatus.PENDING]) or (None,)
+            (pending_id,) = fetch_one("SELECT " + _PENDING_SQL, [account_id]) or (None,)
         else:
             quote, subscription_version, pending_id, method_token = _QUOTE.build(row), *row[-3:]
         pending = PaymentAttempt.objects.get(pk=pending_id) if pending_id else None
