@@ -8,7 +8,9 @@ from django.db import connection
 
 from seatplan.accounts.models import User
 from seatplan.events.models import AuditEntry
-from seatplan.sqlrows import Columns, copy_rows
+from seatplan.invoices.models import Invoice, InvoiceLine
+from seatplan.payments.models import PaymentAttempt
+from seatplan.sqlrows import Columns, copy_rows, insert, new
 from seatplan.subscriptions.models import Subscription
 from tests.lifecycle.seeding import seed_due_subscriptions
 
@@ -42,6 +44,31 @@ def test_columns_build_gives_the_instance_the_orm_reads():
     sub_built.quantity += 1
     sub_built.save(update_fields=["quantity"])
     assert Subscription.objects.get(pk=sub.pk).quantity == sub.quantity + 1
+
+
+@pytest.mark.django_db
+def test_new_makes_the_instance_model_init_makes():
+    sub = Subscription.objects.select_related("account").get(pk=seed_due_subscriptions(1, due_at=NOW)[0])
+    values = {"account": sub.account, "amount": 1490, "currency": "usd", "gateway_key": "k1", "created_at": NOW}
+    made, usual = new(PaymentAttempt, **values), PaymentAttempt(**values)
+    # Every field as Model.__init__ sets it (defaults included); the id is a fresh one of the same kind.
+    assert {**_fields(made), "id": None} == {**_fields(usual), "id": None}
+    assert made.id.startswith("pay_") and made.id != usual.id
+    assert made.account is sub.account and made.account_id == sub.account_id and made.quote is None
+    assert (made._state.adding, made._state.db) == (True, None)
+    # By attname, as Model.__init__ takes them; a related instance by field name is cached.
+    line = new(InvoiceLine, invoice_id="inv_x", position=0, description="d", quantity=1, amount=5)
+    assert line.invoice_id == "inv_x" and line.kind == InvoiceLine(invoice_id="inv_x").kind
+    invoice = new(Invoice, account=sub.account, subscription_id=sub.pk, currency="usd", issued_at=NOW)
+    assert new(InvoiceLine, invoice=invoice).invoice is invoice
+    # What Model.__init__ refuses, new refuses.
+    with pytest.raises(TypeError, match="unexpected keyword arguments: colour"):
+        new(PaymentAttempt, colour="red")
+    with pytest.raises(ValueError, match="must be a"):
+        new(PaymentAttempt, account=sub)
+    # It saves as any new instance does.
+    insert(made)
+    assert _fields(PaymentAttempt.objects.get(pk=made.pk)) == _fields(made)
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from seatplan.accounts.permissions import Actor
 from seatplan.events.models import AuditEntry, OutboxEvent
-from seatplan.sqlrows import insert
+from seatplan.sqlrows import insert, new
 
 
 def audit_record(
@@ -21,7 +21,8 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    entry = AuditEntry(
+    entry = new(
+        AuditEntry,
         account_id=account_id,
         actor=actor.label,
         action=action,
@@ -95,7 +96,7 @@ def email_event(
     payload = email_payload(to=to, subject=subject, body=body, attachments=attachments)
     if payload is None:
         return None
-    return OutboxEvent(account_id=account_id, type="email", payload=payload, created_at=now, dedupe_key=dedupe_key)
+    return new(OutboxEvent, account_id=account_id, type="email", payload=payload, created_at=now, dedupe_key=dedupe_key)
 
 
 def email_payload(*, to: Iterable[str], subject: str, body: str, attachments: Iterable[str] = ()) -> dict | None:

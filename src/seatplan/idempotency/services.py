@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from seatplan.billing.errors import BillingError
 from seatplan.idempotency.models import IdempotencyRecord
-from seatplan.sqlrows import insert, update, write
+from seatplan.sqlrows import insert, new, update, write
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def idempotency_begin(*, scope: str, key: str, fingerprint: str, now: datetime) 
     try:
         # One INSERT, committed on its own (autocommit): the claim is visible to a concurrent request at
         # once. Inside a caller's transaction a savepoint keeps that transaction usable after a conflict.
-        record = IdempotencyRecord(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
+        record = new(IdempotencyRecord, scope=scope, key=key, fingerprint=fingerprint, created_at=now)
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             insert(record)
         return record

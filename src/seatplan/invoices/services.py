@@ -7,7 +7,7 @@ from django.conf import settings
 
 from seatplan.accounts.models import Account
 from seatplan.invoices.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
-from seatplan.sqlrows import fetch_one, insert
+from seatplan.sqlrows import fetch_one, insert, new
 
 # One statement: the UPDATE takes the row lock and says where the block ends (SQLite ≥ 3.35 and
 # PostgreSQL both have RETURNING).
@@ -50,7 +50,8 @@ def invoice_draft(
 
     Its id can be referred to at once (a payment attempt, a redemption): foreign keys are checked at commit.
     """
-    invoice = Invoice(
+    invoice = new(
+        Invoice,
         series=settings.INVOICE_NUMBER_PREFIX,
         account=account,
         subscription_id=subscription_id,
@@ -68,7 +69,7 @@ def invoice_draft(
         issued_at=now,
         paid_at=now if paid else None,
     )
-    rows = [InvoiceLine(invoice=invoice, position=i, **line) for i, line in enumerate(lines)]
+    rows = [new(InvoiceLine, invoice=invoice, position=i, **line) for i, line in enumerate(lines)]
     # The lines as they will be written, for whoever shows the invoice next in this request (no read back).
     written = invoice.lines.all()
     written._result_cache, written._prefetch_done = rows, True  # type: ignore[attr-defined]  # Django's own

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from seatplan.billing.errors import BillingError
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, SavedCard
 from seatplan.payments.models import SandboxCharge
-from seatplan.sqlrows import copy_rows, insert
+from seatplan.sqlrows import copy_rows, insert, new
 
 # Card number → what charging it does (API.md "Sandbox test cards").
 TEST_CARDS = {
@@ -58,7 +58,8 @@ class SandboxGateway:
         failure = "" if behaviour in ("succeeds", "slow") else behaviour
         # Insert first: the unique key decides. A key seen before (a retry, or a race) keeps its first result.
         try:
-            charge = SandboxCharge(
+            charge = new(
+                SandboxCharge,
                 idempotency_key=idempotency_key,
                 token=token,
                 amount=amount,

@@ -30,7 +30,7 @@ from seatplan.invoices.models import Invoice
 from seatplan.invoices.services import invoice_draft, invoice_issue
 from seatplan.payments.gateway import FAILURE_MESSAGES, ChargeResult, ChargeUnknown, Gateway, charge_by_key
 from seatplan.payments.models import AttemptStatus, PaymentAttempt
-from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, together, update
+from seatplan.sqlrows import Columns, fetch_all, fetch_one, for_update, insert, new, together, update
 from seatplan.subscriptions.emails import BILLING_ROLES, account_recipients, billing_recipients, email_rows, receipt
 from seatplan.subscriptions.models import LIVE_STATUSES, Quote, Status, Subscription
 from seatplan.subscriptions.renewal import leases_settle_on_commit
@@ -202,7 +202,8 @@ def _reserve(*, actor: Actor, account_id: str, quote_id: str, now: datetime, on_
             )
         if method_token is None:
             raise BillingError("payment_method_missing", FAILURE_MESSAGES["payment_method_missing"])
-        attempt = PaymentAttempt(
+        attempt = new(
+            PaymentAttempt,
             account=account,
             quote=quote,
             amount=quote.amount_due,
@@ -464,7 +465,8 @@ def _apply(
         invoice_issue(invoice)
         # invoice.paid, the receipt (with the PDF, sent after commit) and the subscription's event: one insert.
         events = [
-            OutboxEvent(
+            new(
+                OutboxEvent,
                 account_id=account.pk,
                 type="invoice.paid",
                 created_at=now,
@@ -481,7 +483,8 @@ def _apply(
         if email is not None:
             events.append(claimed_by_request(email))  # sent by this request once committed
         events.append(
-            OutboxEvent(
+            new(
+                OutboxEvent,
                 account_id=account.pk,
                 created_at=now,
                 type="subscription.created" if before is None else "subscription.updated",

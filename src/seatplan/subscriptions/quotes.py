@@ -17,7 +17,7 @@ from seatplan.catalog.selectors import (
     product_get,
     validate_cycle,
 )
-from seatplan.sqlrows import Columns, fetch_one, insert
+from seatplan.sqlrows import Columns, fetch_one, insert, new
 from seatplan.subscriptions.models import MAX_QUANTITY, Quote, Status, Subscription
 from seatplan.subscriptions.terms import current_terms, discount_code_id_for, line_to_json, outcome_to_json
 
@@ -188,7 +188,8 @@ def _quote_save(
     now: datetime,
 ) -> Quote:
     # One INSERT, atomic on its own (no transaction of its own to open and commit).
-    quote = Quote(
+    quote = new(
+        Quote,
         account=account,
         subscription=subscription,
         subscription_version=subscription.version if subscription else None,
