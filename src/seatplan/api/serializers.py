@@ -90,7 +90,7 @@ def invoice_json(invoice: Invoice) -> dict:
                 "period_end": iso(line.period_end),
                 "proration": line.proration,
             }
-            for line in invoice.lines.all()
+            for line in invoice.line_list
         ],
         "subtotal": invoice.subtotal,
         "discount_total": invoice.discount_total,

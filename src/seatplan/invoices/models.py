@@ -71,6 +71,13 @@ class Invoice(Totals):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def line_list(self) -> list["InvoiceLine"]:
+        """The lines in order: those `invoice_draft` made, for an invoice drafted in this request (nothing to
+        read back), else as prefetched or read."""
+        drafted = self.__dict__.get("drafted_lines")
+        return drafted if drafted is not None else list(self.lines.all())
+
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")

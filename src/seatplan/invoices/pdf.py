@@ -13,7 +13,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         "invoices/invoice_pdf.html",
         {
             "invoice": invoice,
-            "lines": list(invoice.lines.all()),
+            "lines": invoice.line_list,
             "vendor": {
                 "name": settings.VENDOR_NAME,
                 "address": settings.VENDOR_ADDRESS,

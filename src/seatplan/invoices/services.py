@@ -70,10 +70,8 @@ def invoice_draft(
         paid_at=now if paid else None,
     )
     rows = [new(InvoiceLine, invoice=invoice, position=i, **line) for i, line in enumerate(lines)]
-    # The lines as they will be written, for whoever shows the invoice next in this request (no read back).
-    written = invoice.lines.all()
-    written._result_cache, written._prefetch_done = rows, True  # type: ignore[attr-defined]  # Django's own
-    invoice._prefetched_objects_cache = {"lines": written}  # type: ignore[attr-defined]  # prefetch cache
+    # The lines as they will be written, for whoever shows the invoice next in this request (`line_list`).
+    invoice.__dict__["drafted_lines"] = rows
     return invoice
 
 
@@ -86,5 +84,5 @@ def invoice_issue(invoice: Invoice) -> Invoice:
     (invoice.sequence,) = invoice_numbers_take(1, series=invoice.series)
     invoice.number = format_number(invoice.series, invoice.sequence)
     insert(invoice)
-    insert(*invoice.lines.all(), read_keys=False)  # nothing refers to a line by its key
+    insert(*invoice.line_list, read_keys=False)  # nothing refers to a line by its key
     return invoice
