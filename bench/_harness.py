@@ -169,6 +169,7 @@ class Server:
             "60",
             "--graceful-timeout",
             "5",
+            "--preload",  # the workers share the application's pages (docs/deployment.md)
         ]
         self.proc = subprocess.Popen(
             cmd,

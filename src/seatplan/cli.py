@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         str(args.workers),
         "--threads",
         "4",
+        "--preload",
         "--access-logfile",
         "-",
     ]
