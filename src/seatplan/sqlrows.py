@@ -11,6 +11,7 @@ metadata, so the statement stays readable and works on SQLite and PostgreSQL ali
     key, user = KEY.build(row, 0), USER.build(row, KEY.width)
 
 `build` is for a row that is there (an inner join's); `build_or_none` for an outer join's, None when absent.
+`new(Model, **values)` makes a new instance as `Model(**values)` does, for the rows a hot path writes.
 """
 
 import datetime as dt
