@@ -112,15 +112,12 @@ def _plain_init(model: type[Model]) -> bool:
 
 
 @lru_cache(maxsize=128)
-def _blueprint(model: type[Model]) -> list[tuple[str, str, ForeignKey | None, Field]] | None:
-    """Per concrete field: its name, attname, the field again when it is a many-to-one key, the field; None
-    for a model `new` must leave to Model.__init__."""
+def _blueprint(model: type[Model]) -> list[tuple[Field, ForeignKey | None]] | None:
+    """Per concrete field: the field, and the field as a ForeignKey when it is a many-to-one key; None for
+    a model `new` must leave to Model.__init__."""
     if not _plain_init(model):
         return None
-    return [
-        (f.name, f.attname, f if isinstance(f, ForeignKey) and not f.one_to_one else None, f)
-        for f in model._meta.concrete_fields
-    ]
+    return [(f, f if isinstance(f, ForeignKey) and not f.one_to_one else None) for f in model._meta.concrete_fields]
 
 
 def new(model: type[M], **values: object) -> M:
@@ -138,11 +135,12 @@ def new(model: type[M], **values: object) -> M:
     obj = model.__new__(model)
     obj._state = ModelState()
     attrs = obj.__dict__
-    for name, attname, related, field in blueprint:
+    for field, related in blueprint:
+        name, attname = field.name, field.attname
         if related is not None and name in values:
-            target = values.pop(name)
-            if target is not None and not isinstance(target, related.remote_field.model):
-                raise ValueError(f'{model.__name__}.{name} must be a "{related.remote_field.model.__name__}" instance.')
+            target, remote = values.pop(name), related.remote_field.model
+            if target is not None and not isinstance(target, remote):
+                raise ValueError(f'{model.__name__}.{name} must be a "{remote.__name__}" instance.')
             attrs[attname] = None if target is None else getattr(target, related.target_field.attname)
             related.set_cached_value(obj, target)
         elif attname in values:
@@ -230,7 +228,7 @@ def _run_kept(db: BaseDatabaseWrapper, sql: str, params: list, want: int):  # no
 
 
 def _number(sql: str) -> str:
-    """The statement with PostgreSQL's own placeholders: $1, $2, … for each %s, and % for %%."""
+    """The statement with PostgreSQL's own placeholders: $1, $2 and so on for the %s in order, % for %%."""
     numbers = count(1)
     return re.sub(r"%[s%]", lambda m: f"${next(numbers)}" if m.group() == "%s" else "%", sql)
 
