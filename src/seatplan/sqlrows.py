@@ -228,7 +228,7 @@ def _run_kept(db: BaseDatabaseWrapper, sql: str, params: list, want: int):  # no
 
 
 def _number(sql: str) -> str:
-    """The statement with PostgreSQL's own placeholders: $1, $2 and so on for the %s in order, % for %%."""
+    """The statement with PostgreSQL's own placeholders: the n-th %s becomes $n, and %% becomes %."""
     numbers = count(1)
     return re.sub(r"%[s%]", lambda m: f"${next(numbers)}" if m.group() == "%s" else "%", sql)
 

@@ -107,19 +107,20 @@ class _Orphan:
 _ACCOUNT, _QUOTE, _ATTEMPT = Columns(Account, "a"), Columns(Quote, "q"), Columns(PaymentAttempt, "pa")
 _PRODUCT, _SUBSCRIPTION, _DISCOUNT = Columns(Product, "p"), Columns(Subscription, "s"), Columns(DiscountCode, "dc")
 
-# Step 1, after locking the account (one checkout at a time per account): the quote, locked, with the
-# version of its subscription, the account's pending payment attempt if any (a checkout's first, oldest
-# first) and its saved card. A statement of its own after the lock, so that on PostgreSQL it sees what
-# a checkout that held the lock before committed. The subscription is not locked here: step 3 locks it
-# and checks again before anything changes.
-# The status is written into the text, not sent as a parameter: a prepared statement's generic plan can
-# then use the partial index of pending attempts (with `status = $2` it intersected the account's
-# attempts with every pending entry of the status index, dead ones included: 0.4 ms, growing with history).
+# The account's pending attempt. The status is written into the text, not sent as a parameter: a
+# prepared statement's generic plan can then use the partial index of pending attempts (with
+# `status = $2` it intersected the account's attempts with every pending entry of the status index,
+# dead ones included: 0.4 ms, growing with history).
 _PENDING_SQL = (
     "(SELECT pa.id FROM payments_paymentattempt pa "  # noqa: S608 - a constant of the code
     f"WHERE pa.account_id = %s AND pa.status = '{AttemptStatus.PENDING.value}' "
     " ORDER BY CASE WHEN pa.quote_id IS NULL THEN 1 ELSE 0 END, pa.created_at LIMIT 1)"
 )
+# Step 1, after locking the account (one checkout at a time per account): the quote, locked, with the
+# version of its subscription, the account's pending payment attempt if any (a checkout's first, oldest
+# first) and its saved card. A statement of its own after the lock, so that on PostgreSQL it sees what
+# a checkout that held the lock before committed. The subscription is not locked here: step 3 locks it
+# and checks again before anything changes.
 _RESERVE_SQL = (
     f"SELECT {_QUOTE.sql}, s.version, {_PENDING_SQL}, "  # noqa: S608 - column lists from the models' metadata
     "(SELECT pm.token FROM payments_paymentmethod pm WHERE pm.account_id = q.account_id) "
